@@ -1,0 +1,104 @@
+// Package ghclient builds osprey's GitHub clients: go-githubapp's client
+// creator with a revalidating ETag cache bounded in bytes, a user agent, a
+// timeout, request logging and Prometheus metrics for every request.
+package ghclient
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/die-net/lrucache"
+	"github.com/google/go-github/v60/github"
+	"github.com/gregjones/httpcache"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+	"github.com/shurcooL/githubv4"
+	"golang.org/x/oauth2"
+)
+
+// Options configure the clients.
+type Options struct {
+	UserAgent  string        // e.g. osprey/1.2.3
+	Timeout    time.Duration // per request
+	CacheBytes int64         // size of the shared ETag cache
+	Transport  http.RoundTripper
+	Metrics    *Metrics
+}
+
+// NewCreator returns the ClientCreator for the app described by cfg. All
+// clients share one ETag cache of opts.CacheBytes bytes; every GET is
+// revalidated with GitHub (If-None-Match), so no response is ever stale, and
+// a 304 costs nothing against the rate limit. Installation clients are reused
+// (their tokens with them) through go-githubapp's caching creator.
+func NewCreator(cfg githubapp.Config, opts Options) (githubapp.ClientCreator, error) {
+	if _, err := ghinstallation.NewAppsTransport(http.DefaultTransport, cfg.App.IntegrationID, []byte(cfg.App.PrivateKey)); err != nil {
+		return nil, fmt.Errorf("the GitHub App private key is not a valid RSA key in PEM form: %w", err)
+	}
+	cache := lrucache.New(opts.CacheBytes, 0)
+	base := []githubapp.ClientOption{
+		githubapp.WithClientUserAgent(opts.UserAgent),
+		githubapp.WithClientTimeout(opts.Timeout),
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return cache }),
+	}
+	if opts.Transport != nil {
+		base = append(base, githubapp.WithTransport(opts.Transport))
+	}
+	c := &creator{cfg: cfg, base: base, metrics: opts.Metrics}
+	return githubapp.NewCachingClientCreator(c, githubapp.DefaultCachingClientCapacity)
+}
+
+// creator builds one go-githubapp creator per installation so that the
+// metrics middleware knows which installation's rate limit it is reading.
+type creator struct {
+	cfg     githubapp.Config
+	base    []githubapp.ClientOption
+	metrics *Metrics
+}
+
+func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
+	label := "app"
+	if id != 0 {
+		label = strconv.FormatInt(id, 10)
+	}
+	opts := append([]githubapp.ClientOption{}, c.base...)
+	opts = append(opts, githubapp.WithClientMiddleware(
+		githubapp.ClientLogging(zerolog.DebugLevel),
+		c.metrics.middleware(label),
+	))
+	return githubapp.NewClientCreator(c.cfg.V3APIURL, c.cfg.V4APIURL, c.cfg.App.IntegrationID, []byte(c.cfg.App.PrivateKey), opts...)
+}
+
+func (c *creator) NewAppClient() (*github.Client, error) { return c.forInstallation(0).NewAppClient() }
+
+func (c *creator) NewAppV4Client() (*githubv4.Client, error) {
+	return c.forInstallation(0).NewAppV4Client()
+}
+
+func (c *creator) NewInstallationClient(id int64) (*github.Client, error) {
+	return c.forInstallation(id).NewInstallationClient(id)
+}
+
+func (c *creator) NewInstallationV4Client(id int64) (*githubv4.Client, error) {
+	return c.forInstallation(id).NewInstallationV4Client(id)
+}
+
+func (c *creator) NewTokenClient(token string) (*github.Client, error) {
+	return c.forInstallation(0).NewTokenClient(token)
+}
+
+func (c *creator) NewTokenSourceClient(ts oauth2.TokenSource) (*github.Client, error) {
+	return c.forInstallation(0).NewTokenSourceClient(ts)
+}
+
+func (c *creator) NewTokenV4Client(token string) (*githubv4.Client, error) {
+	return c.forInstallation(0).NewTokenV4Client(token)
+}
+
+func (c *creator) NewTokenSourceV4Client(ts oauth2.TokenSource) (*githubv4.Client, error) {
+	return c.forInstallation(0).NewTokenSourceV4Client(ts)
+}
+
+var _ githubapp.ClientCreator = &creator{}

@@ -1,0 +1,349 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults for every setting, applied before config.yml and the environment.
+const (
+	DefaultAddress         = ":8080"
+	DefaultDatabaseURL     = "postgres://127.0.0.1:5432/osprey?sslmode=disable"
+	DefaultDatabaseConns   = 20
+	DefaultCredentialsFile = "osprey-credentials.yml"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "json"
+	DefaultWebURL          = "https://github.com"
+	DefaultV3APIURL        = "https://api.github.com/"
+	DefaultV4APIURL        = "https://api.github.com/graphql"
+	DefaultGitHubTimeout   = 30 * time.Second
+	DefaultCacheBytes      = 64 << 20
+	DefaultWorkers         = 10
+	DefaultMaxAttempts     = 10
+	DefaultHandlerTimeout  = time.Minute
+	DefaultRescueAfter     = 5 * time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Config is the server configuration: config.yml, then the credentials file
+// written by setup mode, then the environment (which always wins).
+type Config struct {
+	Address          string        `yaml:"address"`
+	PublicURL        string        `yaml:"public_url"`
+	DatabaseURL      string        `yaml:"database_url"`
+	DatabaseMaxConns int           `yaml:"database_max_conns"`
+	CredentialsFile  string        `yaml:"credentials_file"`
+	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
+
+	Log struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+
+	// GitHub holds go-githubapp's settings, under their own YAML names, and
+	// osprey's additions beside them.
+	GitHub struct {
+		githubapp.Config `yaml:",inline"`
+
+		PrivateKeyPath         string        `yaml:"private_key_path"`
+		PreviousWebhookSecrets []string      `yaml:"previous_webhook_secrets"`
+		Timeout                time.Duration `yaml:"timeout"`
+		CacheBytes             int64         `yaml:"cache_bytes"`
+	} `yaml:"github"`
+
+	Deliveries struct {
+		Workers        int           `yaml:"workers"`
+		MaxAttempts    int           `yaml:"max_attempts"`
+		HandlerTimeout time.Duration `yaml:"handler_timeout"`
+		RescueAfter    time.Duration `yaml:"rescue_after"`
+	} `yaml:"deliveries"`
+
+	Setup struct {
+		Org string `yaml:"org"`
+	} `yaml:"setup"`
+}
+
+// binding ties a setting to its environment variable. secret settings may
+// also be read from the file named by NAME_FILE.
+type binding struct {
+	env    string
+	key    string
+	target any
+	secret bool
+}
+
+// Bindings lists every setting with its YAML key and environment variable.
+// It is the single source for loading, for `osprey config` output and for the
+// test that keeps config.yml and docs/configuration.md complete.
+func (c *Config) Bindings() []binding {
+	g := &c.GitHub
+	return []binding{
+		{env: "OSPREY_ADDRESS", key: "address", target: &c.Address},
+		{env: "OSPREY_PUBLIC_URL", key: "public_url", target: &c.PublicURL},
+		{env: "OSPREY_DATABASE_URL", key: "database_url", target: &c.DatabaseURL, secret: true},
+		{env: "OSPREY_DATABASE_MAX_CONNS", key: "database_max_conns", target: &c.DatabaseMaxConns},
+		{env: "OSPREY_CREDENTIALS_FILE", key: "credentials_file", target: &c.CredentialsFile},
+		{env: "OSPREY_SHUTDOWN_TIMEOUT", key: "shutdown_timeout", target: &c.ShutdownTimeout},
+		{env: "OSPREY_LOG_LEVEL", key: "log.level", target: &c.Log.Level},
+		{env: "OSPREY_LOG_FORMAT", key: "log.format", target: &c.Log.Format},
+		{env: "GITHUB_WEB_URL", key: "github.web_url", target: &g.WebURL},
+		{env: "GITHUB_V3_API_URL", key: "github.v3_api_url", target: &g.V3APIURL},
+		{env: "GITHUB_V4_API_URL", key: "github.v4_api_url", target: &g.V4APIURL},
+		{env: "GITHUB_APP_INTEGRATION_ID", key: "github.app.integration_id", target: &g.App.IntegrationID},
+		{env: "GITHUB_APP_WEBHOOK_SECRET", key: "github.app.webhook_secret", target: &g.App.WebhookSecret, secret: true},
+		{env: "GITHUB_APP_PRIVATE_KEY", key: "github.app.private_key", target: &g.App.PrivateKey, secret: true},
+		{env: "GITHUB_APP_PRIVATE_KEY_PATH", key: "github.private_key_path", target: &g.PrivateKeyPath},
+		{env: "GITHUB_OAUTH_CLIENT_ID", key: "github.oauth.client_id", target: &g.OAuth.ClientID},
+		{env: "GITHUB_OAUTH_CLIENT_SECRET", key: "github.oauth.client_secret", target: &g.OAuth.ClientSecret, secret: true},
+		{env: "OSPREY_PREVIOUS_WEBHOOK_SECRETS", key: "github.previous_webhook_secrets", target: &g.PreviousWebhookSecrets, secret: true},
+		{env: "OSPREY_GITHUB_TIMEOUT", key: "github.timeout", target: &g.Timeout},
+		{env: "OSPREY_GITHUB_CACHE_BYTES", key: "github.cache_bytes", target: &g.CacheBytes},
+		{env: "OSPREY_DELIVERY_WORKERS", key: "deliveries.workers", target: &c.Deliveries.Workers},
+		{env: "OSPREY_DELIVERY_MAX_ATTEMPTS", key: "deliveries.max_attempts", target: &c.Deliveries.MaxAttempts},
+		{env: "OSPREY_HANDLER_TIMEOUT", key: "deliveries.handler_timeout", target: &c.Deliveries.HandlerTimeout},
+		{env: "OSPREY_RESCUE_AFTER", key: "deliveries.rescue_after", target: &c.Deliveries.RescueAfter},
+		{env: "OSPREY_SETUP_ORG", key: "setup.org", target: &c.Setup.Org},
+	}
+}
+
+// DefaultConfig returns the configuration with every default applied.
+func DefaultConfig() Config {
+	var c Config
+	c.Address = DefaultAddress
+	c.DatabaseURL = DefaultDatabaseURL
+	c.DatabaseMaxConns = DefaultDatabaseConns
+	c.CredentialsFile = DefaultCredentialsFile
+	c.ShutdownTimeout = DefaultShutdownTimeout
+	c.Log.Level = DefaultLogLevel
+	c.Log.Format = DefaultLogFormat
+	c.GitHub.WebURL = DefaultWebURL
+	c.GitHub.V3APIURL = DefaultV3APIURL
+	c.GitHub.V4APIURL = DefaultV4APIURL
+	c.GitHub.Timeout = DefaultGitHubTimeout
+	c.GitHub.CacheBytes = DefaultCacheBytes
+	c.Deliveries.Workers = DefaultWorkers
+	c.Deliveries.MaxAttempts = DefaultMaxAttempts
+	c.Deliveries.HandlerTimeout = DefaultHandlerTimeout
+	c.Deliveries.RescueAfter = DefaultRescueAfter
+	return c
+}
+
+// LoadConfig reads the configuration: defaults, then the YAML file at path
+// (optional when path is empty and ./config.yml does not exist), then the
+// credentials file if it exists, then the environment given by lookup. The
+// result is validated; an error names the key or variable at fault.
+func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error) {
+	c := DefaultConfig()
+	if path == "" {
+		if _, err := os.Stat("config.yml"); err == nil {
+			path = "config.yml"
+		}
+	}
+	if path != "" {
+		if err := decodeYAMLFile(path, &c); err != nil {
+			return c, err
+		}
+	}
+	if err := c.applyEnv(lookup); err != nil {
+		return c, err
+	}
+	if c.CredentialsFile != "" {
+		if _, err := os.Stat(c.CredentialsFile); err == nil {
+			if err := decodeYAMLFile(c.CredentialsFile, &c); err != nil {
+				return c, err
+			}
+			if err := c.applyEnv(lookup); err != nil { // the environment still wins
+				return c, err
+			}
+		}
+	}
+	if _, ok := lookup("OSPREY_DATABASE_URL"); !ok {
+		if v, ok := lookup("DATABASE_URL"); ok && v != "" {
+			c.DatabaseURL = v
+		}
+	}
+	if c.GitHub.PrivateKeyPath != "" && c.GitHub.App.PrivateKey == "" {
+		key, err := os.ReadFile(c.GitHub.PrivateKeyPath)
+		if err != nil {
+			return c, fmt.Errorf("github.private_key_path (GITHUB_APP_PRIVATE_KEY_PATH): %w", err)
+		}
+		c.GitHub.App.PrivateKey = string(key)
+	}
+	return c, c.Validate()
+}
+
+func decodeYAMLFile(path string, c *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	for _, b := range c.Bindings() {
+		value, ok := lookup(b.env)
+		if b.secret {
+			if file, hasFile := lookup(b.env + "_FILE"); hasFile && file != "" {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return fmt.Errorf("%s_FILE: %w", b.env, err)
+				}
+				value, ok = strings.TrimRight(string(data), "\r\n"), true
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := setFromString(b.target, value); err != nil {
+			return fmt.Errorf("%s (%s): %w", b.env, b.key, err)
+		}
+	}
+	return nil
+}
+
+func setFromString(target any, value string) error {
+	switch t := target.(type) {
+	case *string:
+		*t = value
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", value)
+		}
+		*t = n
+	case *int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", value)
+		}
+		*t = n
+	case *time.Duration:
+		d, err := time.ParseDuration(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 30s or 5m", value)
+		}
+		*t = d
+	case *[]string:
+		*t = nil
+		for _, part := range strings.Split(value, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				*t = append(*t, part)
+			}
+		}
+	default:
+		return fmt.Errorf("unsupported setting type %T", target)
+	}
+	return nil
+}
+
+// SetupMode reports whether the app is not configured yet (no app id and no
+// private key): the server then only offers the setup page.
+func (c *Config) SetupMode() bool {
+	return c.GitHub.App.IntegrationID == 0 && c.GitHub.App.PrivateKey == ""
+}
+
+// WebhookSecrets lists the accepted webhook secrets, the current one first.
+func (c *Config) WebhookSecrets() []string {
+	return append([]string{c.GitHub.App.WebhookSecret}, c.GitHub.PreviousWebhookSecrets...)
+}
+
+// Validate checks every setting and names the first bad one.
+func (c *Config) Validate() error {
+	var problems []string
+	bad := func(key, env, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("%s (%s): %s", key, env, fmt.Sprintf(format, args...)))
+	}
+	if c.Address == "" {
+		bad("address", "OSPREY_ADDRESS", "must not be empty")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("public_url", "OSPREY_PUBLIC_URL", "%q is not an absolute URL", c.PublicURL)
+		}
+	}
+	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		bad("log.level", "OSPREY_LOG_LEVEL", "%q is not one of trace, debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		bad("log.format", "OSPREY_LOG_FORMAT", "%q is not json or console", c.Log.Format)
+	}
+	if c.DatabaseURL == "" {
+		bad("database_url", "OSPREY_DATABASE_URL", "must not be empty")
+	}
+	if c.DatabaseMaxConns < 2 {
+		bad("database_max_conns", "OSPREY_DATABASE_MAX_CONNS", "must be at least 2, not %d", c.DatabaseMaxConns)
+	}
+	for _, u := range []struct{ key, env, value string }{
+		{"github.web_url", "GITHUB_WEB_URL", c.GitHub.WebURL},
+		{"github.v3_api_url", "GITHUB_V3_API_URL", c.GitHub.V3APIURL},
+		{"github.v4_api_url", "GITHUB_V4_API_URL", c.GitHub.V4APIURL},
+	} {
+		if parsed, err := url.Parse(u.value); err != nil || parsed.Scheme == "" || parsed.Host == "" {
+			bad(u.key, u.env, "%q is not an absolute URL", u.value)
+		}
+	}
+	if c.GitHub.Timeout <= 0 {
+		bad("github.timeout", "OSPREY_GITHUB_TIMEOUT", "must be positive")
+	}
+	if c.GitHub.CacheBytes < 1<<20 {
+		bad("github.cache_bytes", "OSPREY_GITHUB_CACHE_BYTES", "must be at least 1048576 (1 MiB), not %d", c.GitHub.CacheBytes)
+	}
+	if c.Deliveries.Workers < 1 {
+		bad("deliveries.workers", "OSPREY_DELIVERY_WORKERS", "must be at least 1")
+	}
+	if c.Deliveries.MaxAttempts < 1 {
+		bad("deliveries.max_attempts", "OSPREY_DELIVERY_MAX_ATTEMPTS", "must be at least 1")
+	}
+	if c.Deliveries.HandlerTimeout <= 0 {
+		bad("deliveries.handler_timeout", "OSPREY_HANDLER_TIMEOUT", "must be positive")
+	}
+	if c.Deliveries.RescueAfter <= c.Deliveries.HandlerTimeout+15*time.Second {
+		bad("deliveries.rescue_after", "OSPREY_RESCUE_AFTER", "must exceed handler_timeout by more than 15s (%s is not more than %s)",
+			c.Deliveries.RescueAfter, c.Deliveries.HandlerTimeout+15*time.Second)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout", "OSPREY_SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	app := c.GitHub.App
+	if !c.SetupMode() {
+		if app.IntegrationID <= 0 {
+			bad("github.app.integration_id", "GITHUB_APP_INTEGRATION_ID", "must be the app's numeric id when a private key is set")
+		}
+		if app.PrivateKey == "" {
+			bad("github.app.private_key", "GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_PATH", "must be set when the app id is set")
+		}
+		if app.WebhookSecret == "" {
+			bad("github.app.webhook_secret", "GITHUB_APP_WEBHOOK_SECRET", "must be set: osprey refuses to accept unsigned deliveries")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// NewLogger builds the root logger the configuration asks for.
+func (c *Config) NewLogger(out io.Writer) zerolog.Logger {
+	level, _ := zerolog.ParseLevel(c.Log.Level)
+	if c.Log.Format == "console" {
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger()
+}

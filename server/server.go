@@ -1,0 +1,230 @@
+// Package server loads osprey's configuration and wires its parts together:
+// Postgres, the GitHub client creator, the handlers, River and the HTTP
+// routes. New reads top to bottom like the diagram in ARCHITECTURE.md.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/rs/zerolog"
+
+	"github.com/osprey-bot/osprey/ghclient"
+	"github.com/osprey-bot/osprey/handlers"
+	"github.com/osprey-bot/osprey/inbox"
+	"github.com/osprey-bot/osprey/store"
+)
+
+// Options are what the server takes besides its configuration.
+type Options struct {
+	// Version is osprey's version, used in the GitHub user agent.
+	Version string
+	// AppManifest is app.yml, the GitHub App manifest setup mode registers.
+	AppManifest []byte
+	// GitHubTransport replaces the HTTP transport to GitHub (tests).
+	GitHubTransport http.RoundTripper
+	// Now replaces the clock (tests).
+	Now func() time.Time
+}
+
+// Server is a running osprey: HTTP routes plus River workers.
+type Server struct {
+	cfg       Config
+	logger    zerolog.Logger
+	pool      *pgxpool.Pool
+	river     *river.Client[pgx.Tx]
+	processor *inbox.Processor
+	scheduler *inbox.Scheduler
+	handler   http.Handler
+}
+
+// New builds the server. In setup mode (no app configured) it needs no
+// database and serves only the setup page, health and metrics.
+func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (*Server, error) {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/health", health)
+	mux.Handle("GET /api/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
+	s := &Server{cfg: cfg, logger: logger, handler: withLogger(logger, mux)}
+
+	if cfg.SetupMode() {
+		logger.Warn().Msg("No GitHub App configured: starting in setup mode; open the server's / page to register the app")
+		setup := newSetup(cfg, opts.AppManifest, logger)
+		mux.Handle("GET /{$}", http.HandlerFunc(setup.page))
+		mux.Handle("GET /setup/callback", http.HandlerFunc(setup.callback))
+		mux.HandleFunc("GET /api/ready", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "setup mode: the GitHub App is not configured yet", http.StatusServiceUnavailable)
+		})
+		return s, nil
+	}
+
+	pool, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseMaxConns))
+	if err != nil {
+		return nil, err
+	}
+	s.pool = pool
+	if err := store.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+
+	clients, err := ghclient.NewCreator(cfg.GitHub.Config, ghclient.Options{
+		UserAgent:  "osprey/" + opts.Version,
+		Timeout:    cfg.GitHub.Timeout,
+		CacheBytes: cfg.GitHub.CacheBytes,
+		Transport:  opts.GitHubTransport,
+		Metrics:    ghclient.NewMetrics(registry),
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("github.app.private_key (GITHUB_APP_PRIVATE_KEY): %w", err)
+	}
+
+	inboxMetrics := inbox.NewMetrics(registry)
+	eventHandlers := handlers.All(handlers.Base{DB: pool, Clients: clients, Now: opts.Now})
+	s.processor = inbox.NewProcessor(pool, eventHandlers, cfg.Deliveries.HandlerTimeout, logger, inboxMetrics)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, inbox.NewProcessDeliveryWorker(s.processor))
+	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:               map[string]river.QueueConfig{inbox.QueueWebhooks: {MaxWorkers: cfg.Deliveries.Workers}},
+		Workers:              workers,
+		MaxAttempts:          cfg.Deliveries.MaxAttempts,
+		RescueStuckJobsAfter: cfg.Deliveries.RescueAfter,
+		Logger:               riverLogger(logger),
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("creating River client: %w", err)
+	}
+	s.scheduler = inbox.NewScheduler(pool, s.river, cfg.Deliveries.MaxAttempts, inboxMetrics)
+	registry.MustRegister(newQueueCollector(pool))
+
+	mux.Handle("POST "+githubapp.DefaultWebhookRoute, inbox.NewIntake(cfg.WebhookSecrets(), s.scheduler, inboxMetrics))
+	mux.HandleFunc("GET /api/ready", s.ready)
+	return s, nil
+}
+
+// Handler is the server's HTTP handler, for tests and for Serve.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Processor runs stored deliveries; `osprey replay` uses it.
+func (s *Server) Processor() *inbox.Processor { return s.processor }
+
+// Scheduler stores deliveries; `osprey replay --payload` uses it.
+func (s *Server) Scheduler() *inbox.Scheduler { return s.scheduler }
+
+// DB is the server's pool (nil in setup mode).
+func (s *Server) DB() *pgxpool.Pool { return s.pool }
+
+// StartWorkers starts River's workers (none in setup mode).
+func (s *Server) StartWorkers(ctx context.Context) error {
+	if s.river == nil {
+		return nil
+	}
+	if err := s.river.Start(ctx); err != nil {
+		return fmt.Errorf("starting River workers: %w", err)
+	}
+	return nil
+}
+
+// StopWorkers lets running jobs finish within ctx's deadline, then cancels
+// whatever is still running; River retries those jobs later.
+func (s *Server) StopWorkers(ctx context.Context) {
+	if s.river == nil {
+		return
+	}
+	if err := s.river.Stop(ctx); err != nil {
+		s.logger.Warn().Err(err).Msg("Jobs still running at the shutdown deadline: cancelling them (they will be retried)")
+		cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = s.river.StopAndCancel(cancelCtx)
+	}
+}
+
+// Close releases the database pool.
+func (s *Server) Close() {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+}
+
+// Serve runs the server on ln until ctx is cancelled, then shuts down in
+// order: stop taking HTTP requests (in-flight ones finish), let running jobs
+// finish, close the pool. Both steps share cfg.ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.StartWorkers(ctx); err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	s.logger.Info().Str("address", ln.Addr().String()).Bool("setup_mode", s.cfg.SetupMode()).Msg("osprey is listening")
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	s.logger.Info().Msg("Shutting down: no new requests; waiting for running jobs")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if shutdownErr := httpServer.Shutdown(shutdownCtx); shutdownErr != nil {
+		s.logger.Warn().Err(shutdownErr).Msg("HTTP requests still open at the shutdown deadline")
+	}
+	s.StopWorkers(shutdownCtx)
+	s.Close()
+	s.logger.Info().Msg("osprey stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// ready answers 200 when Postgres answers and every migration is applied.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	state, err := store.Migrations(ctx, s.pool)
+	if err != nil {
+		http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if !state.Current() {
+		http.Error(w, fmt.Sprintf("not ready: migrations pending (osprey %d/%d, river %d/%d)",
+			state.OspreyCurrent, state.OspreyLatest, state.RiverCurrent, state.RiverLatest), http.StatusServiceUnavailable)
+		return
+	}
+	health(w, r)
+}
+
+// withLogger puts the root logger in every request's context, as
+// go-githubapp's dispatcher and our handlers read it from there.
+func withLogger(logger zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(logger.WithContext(r.Context())))
+	})
+}
