@@ -31,5 +31,10 @@ func (w *ProcessDeliveryWorker) Work(ctx context.Context, job *river.Job[Process
 // Timeout leaves the processor's own deadline to fire first, with time to
 // record the outcome.
 func (w *ProcessDeliveryWorker) Timeout(*river.Job[ProcessDeliveryArgs]) time.Duration {
-	return w.processor.timeout + 15*time.Second
+	return w.processor.timeout + WorkerGrace
 }
+
+// WorkerGrace is how long past the handler's deadline River waits before it
+// cancels a job itself: time for the processor to record the outcome.
+// deliveries.rescue_after must exceed handler_timeout plus this.
+const WorkerGrace = 5 * time.Second

@@ -14,6 +14,8 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
+
+	"github.com/osprey-bot/osprey/inbox"
 )
 
 // Defaults for every setting, applied before config.yml and the environment.
@@ -314,9 +316,9 @@ func (c *Config) Validate() error {
 	if c.Deliveries.HandlerTimeout <= 0 {
 		bad("deliveries.handler_timeout", "OSPREY_HANDLER_TIMEOUT", "must be positive")
 	}
-	if c.Deliveries.RescueAfter <= c.Deliveries.HandlerTimeout+15*time.Second {
-		bad("deliveries.rescue_after", "OSPREY_RESCUE_AFTER", "must exceed handler_timeout by more than 15s (%s is not more than %s)",
-			c.Deliveries.RescueAfter, c.Deliveries.HandlerTimeout+15*time.Second)
+	if minimum := c.Deliveries.HandlerTimeout + inbox.WorkerGrace; c.Deliveries.RescueAfter <= minimum {
+		bad("deliveries.rescue_after", "OSPREY_RESCUE_AFTER", "must exceed handler_timeout by more than %s (%s is not more than %s)",
+			inbox.WorkerGrace, c.Deliveries.RescueAfter, minimum)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "OSPREY_SHUTDOWN_TIMEOUT", "must be positive")

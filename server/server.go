@@ -37,6 +37,9 @@ type Options struct {
 	GitHubTransport http.RoundTripper
 	// Now replaces the clock (tests).
 	Now func() time.Time
+	// Handlers builds the event handlers; nil means handlers.All. Tests use
+	// it to add handlers that block or fail on purpose.
+	Handlers func(handlers.Base) []githubapp.EventHandler
 }
 
 // Server is a running osprey: HTTP routes plus River workers.
@@ -94,7 +97,11 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	}
 
 	inboxMetrics := inbox.NewMetrics(registry)
-	eventHandlers := handlers.All(handlers.Base{DB: pool, Clients: clients, Now: opts.Now})
+	buildHandlers := opts.Handlers
+	if buildHandlers == nil {
+		buildHandlers = handlers.All
+	}
+	eventHandlers := buildHandlers(handlers.Base{DB: pool, Clients: clients, Now: opts.Now})
 	s.processor = inbox.NewProcessor(pool, eventHandlers, cfg.Deliveries.HandlerTimeout, logger, inboxMetrics)
 
 	workers := river.NewWorkers()
@@ -103,6 +110,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		Queues:               map[string]river.QueueConfig{inbox.QueueWebhooks: {MaxWorkers: cfg.Deliveries.Workers}},
 		Workers:              workers,
 		MaxAttempts:          cfg.Deliveries.MaxAttempts,
+		JobTimeout:           cfg.Deliveries.HandlerTimeout + inbox.WorkerGrace,
 		RescueStuckJobsAfter: cfg.Deliveries.RescueAfter,
 		Logger:               riverLogger(logger),
 	})

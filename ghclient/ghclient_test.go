@@ -1,0 +1,90 @@
+package ghclient
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/osprey-bot/osprey/internal/fakegithub"
+)
+
+func newFake(t *testing.T) (*fakegithub.Server, githubapp.Config) {
+	t.Helper()
+	key, err := fakegithub.NewPrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := fakegithub.New(99, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	var cfg githubapp.Config
+	cfg.V3APIURL = fake.URL + "/"
+	cfg.V4APIURL = fake.URL + "/graphql"
+	cfg.App.IntegrationID = 99
+	cfg.App.PrivateKey = string(key)
+	return fake, cfg
+}
+
+func TestInstallationClientRevalidatesWithETags(t *testing.T) {
+	fake, cfg := newFake(t)
+	fake.SetResource("/repos/acme/widgets", map[string]any{"id": 1, "full_name": "acme/widgets"})
+	metrics := NewMetrics(prometheus.NewRegistry())
+	creator, err := NewCreator(cfg, Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		client, err := creator.NewInstallationClient(7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo, _, err := client.Repositories.Get(ctx, "acme", "widgets")
+		if err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		if repo.GetFullName() != "acme/widgets" {
+			t.Fatalf("get %d: full name %q", i, repo.GetFullName())
+		}
+	}
+
+	if n := fake.Count(http.MethodPost, "/app/installations/7/access_tokens", http.StatusCreated); n != 1 {
+		t.Errorf("installation tokens issued = %d, want 1 (the client and its token are reused)", n)
+	}
+	if n := fake.Count(http.MethodGet, "/repos/acme/widgets", http.StatusOK); n != 1 {
+		t.Errorf("full answers = %d, want 1", n)
+	}
+	if n := fake.Count(http.MethodGet, "/repos/acme/widgets", http.StatusNotModified); n != 2 {
+		t.Errorf("304 answers = %d, want 2 (every later GET is revalidated)", n)
+	}
+	if got := testutil.ToFloat64(metrics.requests.WithLabelValues("2xx", "true")); got != 2 {
+		t.Errorf("cached requests metric = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(metrics.requests.WithLabelValues("2xx", "false")); got != 1 {
+		t.Errorf("uncached requests metric = %v, want 1", got)
+	}
+	if got, want := testutil.ToFloat64(metrics.remaining.WithLabelValues("7", "core")), float64(fake.Remaining(7)); got != want {
+		t.Errorf("rate limit remaining metric = %v, want %v", got, want)
+	}
+	if fake.Remaining(7) != fakegithub.RateLimit-1 {
+		t.Errorf("rate limit spent = %d, want 1 (304s are free)", fakegithub.RateLimit-fake.Remaining(7))
+	}
+}
+
+func TestNewCreatorRejectsABadKey(t *testing.T) {
+	var cfg githubapp.Config
+	cfg.V3APIURL = "https://api.github.com/"
+	cfg.App.IntegrationID = 1
+	cfg.App.PrivateKey = "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n"
+	_, err := NewCreator(cfg, Options{CacheBytes: 1 << 20, Metrics: NewMetrics(prometheus.NewRegistry())})
+	if err == nil {
+		t.Fatal("NewCreator accepted a private key that is not one")
+	}
+}
