@@ -70,7 +70,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.reject(w, r, http.StatusRequestEntityTooLarge, outcomeTooLarge, "the body is larger than GitHub's 25 MB payload limit")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -102,6 +102,18 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Del(github.SHA1SignatureHeader)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	in.dispatcher.ServeHTTP(w, r)
+}
+
+// readBody reads the whole body, at most MaxPayloadBytes, into a buffer
+// sized from Content-Length when the sender gave one.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	size := r.ContentLength
+	if size < 0 || size > MaxPayloadBytes {
+		size = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
+	return buf.Bytes(), err
 }
 
 func (in *Intake) signatureMatches(header string, body []byte) bool {
@@ -137,6 +149,9 @@ func (in *Intake) onResponse(w http.ResponseWriter, r *http.Request, event strin
 	outcome := map[store.Receipt]string{
 		store.Received: outcomeReceived, store.Requeued: outcomeRequeued, store.Duplicate: outcomeDuplicate,
 	}[res.receipt]
+	if res.ignored && res.receipt == store.Received {
+		outcome = outcomeIgnored
+	}
 	in.metrics.received.WithLabelValues(event, outcome).Inc()
 	in.metrics.ackSeconds.Observe(time.Since(res.start).Seconds())
 

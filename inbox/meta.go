@@ -1,8 +1,10 @@
 package inbox
 
 import (
-	"encoding/json"
 	"errors"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // Meta is what the inbox reads from any event payload to index and log it.
@@ -13,37 +15,45 @@ type Meta struct {
 	Sender         string
 }
 
-// ParseMeta decodes the fields every delivery is indexed by. It rejects only
-// a payload that is not a JSON object; a field of an unexpected type is left
+// ParseMeta checks that payload is a JSON object in UTF-8 and reads the
+// fields every delivery is indexed by. A field of an unexpected type is left
 // empty, so that the delivery is still stored and its handler decides.
+//
+// It runs on every delivery before GitHub gets its answer, so it uses gjson:
+// one validating pass, then one pass over the top-level keys, without
+// decoding the document (encoding/json took a third of intake's CPU).
 func ParseMeta(payload []byte) (Meta, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &top); err != nil {
-		return Meta{}, err
+	if !utf8.Valid(payload) {
+		return Meta{}, errors.New("the payload is not valid UTF-8")
 	}
-	if top == nil {
-		return Meta{}, errors.New("the payload is null")
+	if !gjson.ValidBytes(payload) {
+		return Meta{}, errors.New("invalid JSON")
+	}
+	root := gjson.ParseBytes(payload)
+	if !root.IsObject() {
+		return Meta{}, errors.New("the payload is not an object")
 	}
 	var m Meta
-	var installation struct {
-		ID int64 `json:"id"`
-	}
-	var repository struct {
-		FullName string `json:"full_name"`
-	}
-	var sender struct {
-		Login string `json:"login"`
-	}
-	// Type mismatches are ignored on purpose: see the doc comment.
-	_ = json.Unmarshal(top["action"], &m.Action)
-	if json.Unmarshal(top["installation"], &installation) == nil {
-		m.InstallationID = installation.ID
-	}
-	if json.Unmarshal(top["repository"], &repository) == nil {
-		m.Repository = repository.FullName
-	}
-	if json.Unmarshal(top["sender"], &sender) == nil {
-		m.Sender = sender.Login
-	}
+	root.ForEach(func(key, value gjson.Result) bool {
+		switch key.Str {
+		case "action":
+			if value.Type == gjson.String {
+				m.Action = value.Str
+			}
+		case "installation":
+			if id := value.Get("id"); id.Type == gjson.Number {
+				m.InstallationID = id.Int()
+			}
+		case "repository":
+			if name := value.Get("full_name"); name.Type == gjson.String {
+				m.Repository = name.Str
+			}
+		case "sender":
+			if login := value.Get("login"); login.Type == gjson.String {
+				m.Sender = login.Str
+			}
+		}
+		return true
+	})
 	return m, nil
 }

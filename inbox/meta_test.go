@@ -36,3 +36,9 @@ func TestParseMeta(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMetaRejectsInvalidUTF8(t *testing.T) {
+	if _, err := ParseMeta([]byte("{\"action\":\"\xff\"}")); err == nil {
+		t.Fatal("a payload that is not UTF-8 was accepted: Postgres would refuse it on every retry")
+	}
+}

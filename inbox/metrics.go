@@ -7,15 +7,15 @@ import (
 // Outcomes of an HTTP delivery, the "outcome" label of
 // osprey_webhook_deliveries_total.
 const (
-	outcomeReceived       = "received"        // stored and queued
-	outcomeRequeued       = "requeued"        // a failed delivery sent again, queued again
-	outcomeDuplicate      = "duplicate"       // already stored: acknowledged, not processed again
-	outcomeBadSignature   = "bad_signature"   // missing or wrong X-Hub-Signature-256
-	outcomeTooLarge       = "too_large"       // body over the limit
-	outcomeBadRequest     = "bad_request"     // missing headers, bad content type, not JSON
-	outcomeUnavailable    = "unavailable"     // Postgres could not take it: 503
-	unverifiedEventLabel  = "(unverified)"    // event label before the signature is checked
-	processedOutcomeLabel = "processed"
+	outcomeReceived      = "received"      // stored and queued
+	outcomeIgnored       = "ignored"       // stored; no handler takes the event, so nothing is queued
+	outcomeRequeued      = "requeued"      // a failed delivery sent again, queued again
+	outcomeDuplicate     = "duplicate"     // already stored: acknowledged, not processed again
+	outcomeBadSignature  = "bad_signature" // missing or wrong X-Hub-Signature-256
+	outcomeTooLarge      = "too_large"     // body over the limit
+	outcomeBadRequest    = "bad_request"   // missing headers, bad content type, not JSON
+	outcomeUnavailable   = "unavailable"   // Postgres could not take it: 503
+	unverifiedEventLabel = "(unverified)"  // event label before the signature is checked
 )
 
 // Metrics are the inbox's Prometheus series.
@@ -31,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "osprey_webhook_deliveries_total",
-			Help: "Webhook deliveries received over HTTP, by event and outcome (received, requeued, duplicate, bad_signature, too_large, bad_request, unavailable).",
+			Help: "Webhook deliveries received over HTTP, by event and outcome (received, ignored, requeued, duplicate, bad_signature, too_large, bad_request, unavailable).",
 		}, []string{"event", "outcome"}),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "osprey_webhook_ack_seconds",

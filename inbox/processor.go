@@ -50,7 +50,7 @@ func (p *Processor) Handles(event string) bool {
 // becomes retrying). The handler's error is returned as it is.
 func (p *Processor) Process(ctx context.Context, guid string, lastAttempt bool) error {
 	start := time.Now()
-	d, err := store.StartDelivery(ctx, p.db, guid)
+	d, err := store.GetDelivery(ctx, p.db, guid)
 	if errors.Is(err, store.ErrDeliveryNotFound) {
 		return Permanent(fmt.Errorf("delivery %s is not in the deliveries table", guid))
 	}
@@ -63,7 +63,7 @@ func (p *Processor) Process(ctx context.Context, guid string, lastAttempt bool) 
 		Str("github_event_action", d.Action).
 		Int64(githubapp.LogKeyInstallationID, d.InstallationID).
 		Str("github_repository", d.Repository).
-		Int("attempt", d.Attempts).
+		Int("attempt", d.Attempts+1).
 		Logger()
 	ctx = logger.WithContext(ctx)
 
@@ -114,7 +114,7 @@ func (p *Processor) finish(ctx context.Context, d store.Delivery, status string,
 	// that a timed-out or cancelled attempt does not stay "processing".
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return store.FinishDelivery(recordCtx, p.db, d.GUID, status, errText)
+	return store.FinishDelivery(recordCtx, p.db, d.GUID, status, errText, start)
 }
 
 // runHandler calls the handler, turning a panic into an error so that one bad

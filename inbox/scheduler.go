@@ -2,6 +2,10 @@ package inbox
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,17 +18,63 @@ import (
 
 // Scheduler is the githubapp.Scheduler that makes intake durable: Schedule
 // returns only once the delivery and its processing job are committed.
+//
+// Deliveries that arrive together share a transaction (group commit): a few
+// committer goroutines each take whatever deliveries are waiting, up to
+// maxBatch, and commit them at once. Under load this turns hundreds of
+// commits per second into tens, which is what lets one Postgres acknowledge
+// deliveries fast; alone, a delivery is committed on its own at once.
 type Scheduler struct {
 	db          *pgxpool.Pool
 	river       *river.Client[pgx.Tx]
 	maxAttempts int
+	handles     func(event string) bool
 	metrics     *Metrics
+
+	pending chan *pendingRecord
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	closing sync.Once
+}
+
+const (
+	committers    = 2               // concurrent group-commit transactions
+	maxBatch      = 16              // deliveries per transaction at most
+	commitTimeout = 8 * time.Second // under GitHub's 10 s delivery budget
+)
+
+type pendingRecord struct {
+	d       store.Delivery
+	enqueue bool
+	done    chan recordOutcome // buffered: the committer never blocks on it
+}
+
+type recordOutcome struct {
+	receipt store.Receipt
+	err     error
 }
 
 // NewScheduler returns a Scheduler that stores deliveries in db and queues
-// them on riverClient, giving each job maxAttempts attempts.
-func NewScheduler(db *pgxpool.Pool, riverClient *river.Client[pgx.Tx], maxAttempts int, metrics *Metrics) *Scheduler {
-	return &Scheduler{db: db, river: riverClient, maxAttempts: maxAttempts, metrics: metrics}
+// them on riverClient, giving each job maxAttempts attempts. A delivery of an
+// event that handles says no handler takes is stored as ignored, with no job.
+// Close stops the Scheduler.
+func NewScheduler(db *pgxpool.Pool, riverClient *river.Client[pgx.Tx], maxAttempts int, handles func(string) bool, metrics *Metrics) *Scheduler {
+	s := &Scheduler{
+		db: db, river: riverClient, maxAttempts: maxAttempts, handles: handles, metrics: metrics,
+		pending: make(chan *pendingRecord),
+		stop:    make(chan struct{}),
+	}
+	for range committers {
+		s.stopped.Add(1)
+		go s.commitLoop()
+	}
+	return s
+}
+
+// Close stops the committers; Schedule answers "unavailable" afterwards.
+func (s *Scheduler) Close() {
+	s.closing.Do(func() { close(s.stop) })
+	s.stopped.Wait()
 }
 
 // Schedule records the delivery and queues it, in one transaction. The
@@ -52,31 +102,118 @@ func (s *Scheduler) RecordUnqueued(ctx context.Context, d store.Delivery) (store
 	return s.record(ctx, d, false)
 }
 
+var errStopped = errors.New("the scheduler is shutting down")
+
 func (s *Scheduler) record(ctx context.Context, d store.Delivery, enqueue bool) (store.Receipt, error) {
 	meta, err := ParseMeta(d.Payload)
 	if err != nil {
 		return 0, badPayload("the payload is not a JSON object", err)
 	}
 	d.Action, d.InstallationID, d.Repository, d.Sender = meta.Action, meta.InstallationID, meta.Repository, meta.Sender
+	if enqueue && !s.handles(d.Event) {
+		// Nothing would run: record it as ignored and spare the job. `osprey
+		// replay --delivery` runs it if a later version handles the event.
+		d.Status, enqueue = store.StatusIgnored, false
+	}
 
-	var receipt store.Receipt
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		receipt, err = store.RecordDelivery(ctx, tx, d)
-		if err != nil || receipt == store.Duplicate || !enqueue {
-			return err
-		}
-		_, err = s.river.InsertTx(ctx, tx, ProcessDeliveryArgs{GUID: d.GUID}, &river.InsertOpts{MaxAttempts: s.maxAttempts})
-		return err
-	})
-	if err != nil {
-		return 0, unavailable(err)
+	p := &pendingRecord{d: d, enqueue: enqueue, done: make(chan recordOutcome, 1)}
+	select {
+	case s.pending <- p:
+	case <-s.stop:
+		return 0, unavailable(errStopped)
+	case <-ctx.Done():
+		return 0, unavailable(ctx.Err())
+	}
+	out := <-p.done
+	if out.err != nil {
+		return 0, unavailable(out.err)
 	}
 	if r := resultFrom(ctx); r != nil {
-		r.receipt = receipt
+		r.receipt = out.receipt
 		r.meta = meta
+		r.ignored = d.Status == store.StatusIgnored
 	}
-	return receipt, nil
+	return out.receipt, nil
+}
+
+// commitLoop takes the first waiting delivery, then every other one already
+// waiting (up to maxBatch), and commits them together.
+func (s *Scheduler) commitLoop() {
+	defer s.stopped.Done()
+	for {
+		var first *pendingRecord
+		select {
+		case first = <-s.pending:
+		case <-s.stop:
+			return
+		}
+		batch := []*pendingRecord{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-s.pending:
+				batch = append(batch, p)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit stores a batch in one transaction. If that fails, each delivery is
+// tried in a transaction of its own, so that one delivery Postgres refuses
+// cannot take the others down with it.
+func (s *Scheduler) commit(batch []*pendingRecord) {
+	// One lock order for every transaction: two batches holding the same
+	// GUIDs (concurrent redeliveries) cannot deadlock.
+	slices.SortFunc(batch, func(a, b *pendingRecord) int { return strings.Compare(a.d.GUID, b.d.GUID) })
+	receipts, err := s.commitTx(batch)
+	if err != nil && len(batch) > 1 {
+		for _, p := range batch {
+			s.commit([]*pendingRecord{p})
+		}
+		return
+	}
+	for i, p := range batch {
+		if err != nil {
+			p.done <- recordOutcome{err: err}
+		} else {
+			p.done <- recordOutcome{receipt: receipts[i]}
+		}
+	}
+}
+
+func (s *Scheduler) commitTx(batch []*pendingRecord) ([]store.Receipt, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	deliveries := make([]store.Delivery, len(batch))
+	for i, p := range batch {
+		deliveries[i] = p.d
+	}
+	var receipts []store.Receipt
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		receipts, err = store.RecordDeliveries(ctx, tx, deliveries)
+		if err != nil {
+			return err
+		}
+		var jobs []river.InsertManyParams
+		for i, p := range batch {
+			if p.enqueue && receipts[i] != store.Duplicate {
+				jobs = append(jobs, river.InsertManyParams{
+					Args:       ProcessDeliveryArgs{GUID: p.d.GUID},
+					InsertOpts: &river.InsertOpts{MaxAttempts: s.maxAttempts},
+				})
+			}
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		_, err = s.river.InsertManyFastTx(ctx, tx, jobs)
+		return err
+	})
+	return receipts, err
 }
 
 // ProcessDeliveryArgs is the River job that processes one stored delivery.
@@ -101,6 +238,7 @@ type deliveryResult struct {
 	meta    Meta
 	start   time.Time
 	hookID  int64
+	ignored bool   // stored as ignored: no handler takes the event
 	body    []byte // the raw body, for event types the dispatcher does not route
 }
 

@@ -31,7 +31,7 @@ const (
 	DefaultV4APIURL        = "https://api.github.com/graphql"
 	DefaultGitHubTimeout   = 30 * time.Second
 	DefaultCacheBytes      = 64 << 20
-	DefaultWorkers         = 10
+	DefaultWorkers         = 50
 	DefaultMaxAttempts     = 10
 	DefaultHandlerTimeout  = time.Minute
 	DefaultRescueAfter     = 5 * time.Minute

@@ -42,6 +42,11 @@ type Options struct {
 	Handlers func(handlers.Base) []githubapp.EventHandler
 }
 
+// fetchCooldown is the shortest time between two fetches of jobs by one
+// River queue. River's default (100 ms) caps a queue at ten fetches a second,
+// that is at 10 × workers jobs a second: too few for a burst of deliveries.
+const fetchCooldown = 20 * time.Millisecond
+
 // Server is a running osprey: HTTP routes plus River workers.
 type Server struct {
 	cfg       Config
@@ -108,6 +113,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	river.AddWorker(workers, inbox.NewProcessDeliveryWorker(s.processor))
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{inbox.QueueWebhooks: {MaxWorkers: cfg.Deliveries.Workers}},
+		FetchCooldown:        fetchCooldown,
 		Workers:              workers,
 		MaxAttempts:          cfg.Deliveries.MaxAttempts,
 		JobTimeout:           cfg.Deliveries.HandlerTimeout + inbox.WorkerGrace,
@@ -118,7 +124,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		pool.Close()
 		return nil, fmt.Errorf("creating River client: %w", err)
 	}
-	s.scheduler = inbox.NewScheduler(pool, s.river, cfg.Deliveries.MaxAttempts, inboxMetrics)
+	s.scheduler = inbox.NewScheduler(pool, s.river, cfg.Deliveries.MaxAttempts, s.processor.Handles, inboxMetrics)
 	registry.MustRegister(newQueueCollector(pool))
 
 	mux.Handle("POST "+githubapp.DefaultWebhookRoute, inbox.NewIntake(cfg.WebhookSecrets(), s.scheduler, inboxMetrics))
@@ -163,8 +169,11 @@ func (s *Server) StopWorkers(ctx context.Context) {
 	}
 }
 
-// Close releases the database pool.
+// Close stops intake and releases the database pool.
 func (s *Server) Close() {
+	if s.scheduler != nil {
+		s.scheduler.Close()
+	}
 	if s.pool != nil {
 		s.pool.Close()
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,12 +12,11 @@ import (
 
 // Delivery statuses, as stored in deliveries.status.
 const (
-	StatusQueued     = "queued"     // stored, waiting for a worker
-	StatusProcessing = "processing" // a worker is running its handler
-	StatusRetrying   = "retrying"   // the handler failed; another attempt is scheduled
-	StatusProcessed  = "processed"  // a handler ran to completion
-	StatusIgnored    = "ignored"    // no handler takes this event (yet): recorded only
-	StatusFailed     = "failed"     // the last attempt failed; a redelivery or replay runs it again
+	StatusQueued    = "queued"    // stored; waiting for a worker or being processed (River's job says which)
+	StatusRetrying  = "retrying"  // the handler failed; another attempt is scheduled
+	StatusProcessed = "processed" // a handler ran to completion
+	StatusIgnored   = "ignored"   // no handler takes this event (yet): recorded only
+	StatusFailed    = "failed"    // the last attempt failed; a redelivery or replay runs it again
 )
 
 // ErrDeliveryNotFound is returned when no delivery has the GUID asked for.
@@ -52,57 +52,99 @@ const (
 	Duplicate
 )
 
-// RecordDelivery stores d in the inbox, or notes a redelivery of a GUID it
-// already holds. A redelivery of a failed delivery puts it back in the queue
+// RecordDelivery stores d in the inbox (as queued, or with d.Status when it
+// is set: StatusIgnored for an event no handler takes), or notes a
+// redelivery of a GUID it already holds. A redelivery of a failed delivery puts it back in the queue
 // with the new payload; any other redelivery is only counted.
 func RecordDelivery(ctx context.Context, tx pgx.Tx, d Delivery) (Receipt, error) {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO deliveries (guid, event, action, installation_id, repository, sender, hook_id, payload)
-		VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, 0), NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, 0), $8)
-		ON CONFLICT (guid) DO NOTHING`,
-		d.GUID, d.Event, d.Action, d.InstallationID, d.Repository, d.Sender, d.HookID, string(d.Payload))
+	receipts, err := RecordDeliveries(ctx, tx, []Delivery{d})
 	if err != nil {
-		return 0, fmt.Errorf("inserting delivery: %w", err)
+		return 0, err
 	}
-	if tag.RowsAffected() == 1 {
-		return Received, nil
-	}
-
-	var previous string
-	err = tx.QueryRow(ctx, `
-		UPDATE deliveries d SET
-			redeliveries = d.redeliveries + 1,
-			last_redelivered_at = now(),
-			status = CASE WHEN old.status = 'failed' THEN 'queued' ELSE d.status END,
-			payload = CASE WHEN old.status = 'failed' THEN $2::json ELSE d.payload END
-		FROM (SELECT status FROM deliveries WHERE guid = $1 FOR UPDATE) old
-		WHERE d.guid = $1
-		RETURNING old.status`, d.GUID, string(d.Payload)).Scan(&previous)
-	if err != nil {
-		return 0, fmt.Errorf("recording redelivery: %w", err)
-	}
-	if previous == StatusFailed {
-		return Requeued, nil
-	}
-	return Duplicate, nil
+	return receipts[0], nil
 }
 
-// StartDelivery marks the delivery as being processed, counts the attempt,
-// and returns the stored row.
-func StartDelivery(ctx context.Context, q Querier, guid string) (Delivery, error) {
-	row := q.QueryRow(ctx, `
-		UPDATE deliveries SET status = 'processing', attempts = attempts + 1, started_at = now()
-		WHERE guid = $1
-		RETURNING `+deliveryColumns, guid)
-	return scanDelivery(row)
+// RecordDeliveries is RecordDelivery for several deliveries in one round
+// trip; receipts are in the order of ds. Callers that run it concurrently
+// should sort ds by GUID, so that two transactions holding the same GUIDs
+// always lock them in the same order.
+func RecordDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) ([]Receipt, error) {
+	n := len(ds)
+	guids, events, actions, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	installations, hooks := make([]int64, n), make([]int64, n)
+	repos, senders := make([]string, n), make([]string, n)
+	payloads := make([][]byte, n) // the text codec takes bytes: no copy into strings
+	for i, d := range ds {
+		guids[i], events[i], actions[i], statuses[i] = d.GUID, d.Event, d.Action, cmp.Or(d.Status, StatusQueued)
+		installations[i], hooks[i] = d.InstallationID, d.HookID
+		repos[i], senders[i], payloads[i] = d.Repository, d.Sender, d.Payload
+	}
+	// One statement for the whole batch; it returns the GUIDs it inserted.
+	rows, err := tx.Query(ctx, `
+		INSERT INTO deliveries (guid, event, action, installation_id, repository, sender, hook_id, payload,
+			status, finished_at)
+		SELECT guid, event, NULLIF(action, ''), NULLIF(installation_id, 0), NULLIF(repository, ''),
+			NULLIF(sender, ''), NULLIF(hook_id, 0), payload,
+			status, CASE WHEN status = 'ignored' THEN now() END
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+			AS d(guid, event, action, installation_id, repository, sender, hook_id, payload, status)
+		ON CONFLICT (guid) DO NOTHING
+		RETURNING guid`,
+		guids, events, actions, installations, repos, senders, hooks, payloads, statuses)
+	if err != nil {
+		return nil, fmt.Errorf("inserting deliveries: %w", err)
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("inserting deliveries: %w", err)
+	}
+	// A GUID twice in one batch is inserted once; its second copy, like any
+	// GUID already stored, goes through the redelivery path below.
+	fresh := make(map[string]bool, len(inserted))
+	for _, g := range inserted {
+		fresh[g] = true
+	}
+	receipts := make([]Receipt, n)
+	var conflicts []int
+	for i, d := range ds {
+		if fresh[d.GUID] {
+			receipts[i] = Received
+			delete(fresh, d.GUID)
+		} else {
+			conflicts = append(conflicts, i)
+		}
+	}
+
+	for _, i := range conflicts { // redeliveries: rare, one statement each
+		var previous string
+		err := tx.QueryRow(ctx, `
+			UPDATE deliveries d SET
+				redeliveries = d.redeliveries + 1,
+				last_redelivered_at = now(),
+				status = CASE WHEN old.status = 'failed' THEN 'queued' ELSE d.status END,
+				payload = CASE WHEN old.status = 'failed' THEN $2 ELSE d.payload END
+			FROM (SELECT status FROM deliveries WHERE guid = $1 FOR UPDATE) old
+			WHERE d.guid = $1
+			RETURNING old.status`, ds[i].GUID, string(ds[i].Payload)).Scan(&previous)
+		if err != nil {
+			return nil, fmt.Errorf("recording redelivery of %s: %w", ds[i].GUID, err)
+		}
+		receipts[i] = Duplicate
+		if previous == StatusFailed {
+			receipts[i] = Requeued
+		}
+	}
+	return receipts, nil
 }
 
-// FinishDelivery records the outcome of an attempt: a final status, or
-// StatusRetrying with the error that will be retried.
-func FinishDelivery(ctx context.Context, q Querier, guid, status string, lastError string) error {
+// FinishDelivery records the outcome of an attempt that started at
+// startedAt: a final status, or StatusRetrying with the error that will be
+// retried. It counts the attempt.
+func FinishDelivery(ctx context.Context, q Querier, guid, status string, lastError string, startedAt time.Time) error {
 	_, err := q.Exec(ctx, `
-		UPDATE deliveries SET status = $2, last_error = NULLIF($3, ''), finished_at = now()
-		WHERE guid = $1`, guid, status, lastError)
+		UPDATE deliveries SET status = $2, last_error = NULLIF($3, ''), attempts = attempts + 1,
+			started_at = $4, finished_at = now()
+		WHERE guid = $1`, guid, status, lastError, startedAt)
 	if err != nil {
 		return fmt.Errorf("recording delivery outcome: %w", err)
 	}
@@ -136,19 +178,17 @@ func CountDeliveries(ctx context.Context, q Querier) (map[string]int, error) {
 
 const deliveryColumns = `guid, event, coalesce(action, ''), coalesce(installation_id, 0), coalesce(repository, ''),
 	coalesce(sender, ''), coalesce(hook_id, 0), received_at, status, attempts, coalesce(last_error, ''),
-	redeliveries, payload::text`
+	redeliveries, payload`
 
 func scanDelivery(row pgx.Row) (Delivery, error) {
 	var d Delivery
-	var payload string
 	err := row.Scan(&d.GUID, &d.Event, &d.Action, &d.InstallationID, &d.Repository, &d.Sender, &d.HookID,
-		&d.ReceivedAt, &d.Status, &d.Attempts, &d.LastError, &d.Redeliveries, &payload)
+		&d.ReceivedAt, &d.Status, &d.Attempts, &d.LastError, &d.Redeliveries, &d.Payload)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrDeliveryNotFound
 	}
 	if err != nil {
 		return d, fmt.Errorf("reading delivery: %w", err)
 	}
-	d.Payload = []byte(payload)
 	return d, nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,7 +53,7 @@ func TestRecordDelivery(t *testing.T) {
 			d := store.Delivery{GUID: "guid-1", Event: "pull_request", Payload: payload}
 			if tt.priorStatus != "" {
 				record(t, ctx, db, d)
-				if err := store.FinishDelivery(ctx, db, d.GUID, tt.priorStatus, ""); err != nil {
+				if err := store.FinishDelivery(ctx, db, d.GUID, tt.priorStatus, "", time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -78,26 +79,23 @@ func TestDeliveryLifecycle(t *testing.T) {
 	record(t, ctx, db, store.Delivery{GUID: "g", Event: "issue_comment", Action: "created", InstallationID: 7,
 		Repository: "acme/widgets", Sender: "alice", HookID: 12, Payload: []byte(payload)})
 
-	started, err := store.StartDelivery(ctx, db, "g")
+	stored, err := store.GetDelivery(ctx, db, "g")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if started.Status != store.StatusProcessing || started.Attempts != 1 {
-		t.Errorf("after start: status %q attempts %d", started.Status, started.Attempts)
+	if stored.Status != store.StatusQueued || stored.Attempts != 0 {
+		t.Errorf("as received: status %q attempts %d", stored.Status, stored.Attempts)
 	}
-	if string(started.Payload) != payload {
-		t.Errorf("payload changed in storage:\n got %s\nwant %s", started.Payload, payload)
+	if string(stored.Payload) != payload {
+		t.Errorf("payload changed in storage:\n got %s\nwant %s", stored.Payload, payload)
 	}
-	if started.Action != "created" || started.InstallationID != 7 || started.Repository != "acme/widgets" || started.Sender != "alice" || started.HookID != 12 {
-		t.Errorf("index columns not stored: %+v", started)
+	if stored.Action != "created" || stored.InstallationID != 7 || stored.Repository != "acme/widgets" || stored.Sender != "alice" || stored.HookID != 12 {
+		t.Errorf("index columns not stored: %+v", stored)
 	}
-	if err := store.FinishDelivery(ctx, db, "g", store.StatusRetrying, "boom"); err != nil {
+	if err := store.FinishDelivery(ctx, db, "g", store.StatusRetrying, "boom", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.StartDelivery(ctx, db, "g"); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.FinishDelivery(ctx, db, "g", store.StatusProcessed, ""); err != nil {
+	if err := store.FinishDelivery(ctx, db, "g", store.StatusProcessed, "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	final, err := store.GetDelivery(ctx, db, "g")
@@ -107,16 +105,65 @@ func TestDeliveryLifecycle(t *testing.T) {
 	if final.Status != store.StatusProcessed || final.Attempts != 2 || final.LastError != "" {
 		t.Errorf("final: status %q attempts %d last_error %q", final.Status, final.Attempts, final.LastError)
 	}
-
-	if _, err := store.StartDelivery(ctx, db, "missing"); err != store.ErrDeliveryNotFound {
-		t.Errorf("start of a missing delivery: err = %v, want ErrDeliveryNotFound", err)
+	record(t, ctx, db, store.Delivery{GUID: "plain", Event: "ping", Payload: []byte(`{"repository":{"full_name":"acme/widgets"}}`)})
+	var asJSON string
+	if err := db.QueryRow(ctx, `SELECT payload::json -> 'repository' ->> 'full_name' FROM deliveries WHERE guid = 'plain'`).Scan(&asJSON); err != nil || asJSON != "acme/widgets" {
+		t.Errorf("querying the payload as JSON: %q, %v", asJSON, err)
+	}
+	if _, err := store.GetDelivery(ctx, db, "missing"); err != store.ErrDeliveryNotFound {
+		t.Errorf("a missing delivery: err = %v, want ErrDeliveryNotFound", err)
 	}
 	counts, err := store.CountDeliveries(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts[store.StatusProcessed] != 1 || len(counts) != 1 {
+	if counts[store.StatusProcessed] != 1 || counts[store.StatusQueued] != 1 || len(counts) != 2 {
 		t.Errorf("counts = %v", counts)
+	}
+}
+
+func TestRecordDeliveriesBatch(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	record(t, ctx, db, store.Delivery{GUID: "old-failed", Event: "ping", Payload: []byte(`{}`)})
+	if err := store.FinishDelivery(ctx, db, "old-failed", store.StatusFailed, "boom", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	record(t, ctx, db, store.Delivery{GUID: "old-done", Event: "ping", Payload: []byte(`{}`)})
+
+	batch := []store.Delivery{
+		{GUID: "a", Event: "ping", Payload: []byte(`{"n":1}`)},
+		{GUID: "old-done", Event: "ping", Payload: []byte(`{}`)},
+		{GUID: "b", Event: "ping", Payload: []byte(`{"n":2}`)},
+		{GUID: "a", Event: "ping", Payload: []byte(`{"n":1}`)}, // the same GUID twice in one batch
+		{GUID: "old-failed", Event: "ping", Payload: []byte(`{"n":3}`)},
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.RecordDeliveries(ctx, tx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Receipt{store.Received, store.Duplicate, store.Received, store.Duplicate, store.Requeued}
+	if len(got) != len(want) {
+		t.Fatalf("receipts %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("receipt %d (%s) = %v, want %v", i, batch[i].GUID, got[i], want[i])
+		}
+	}
+	requeued, err := store.GetDelivery(ctx, db, "old-failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if requeued.Status != store.StatusQueued || string(requeued.Payload) != `{"n":3}` {
+		t.Errorf("requeued delivery: status %q payload %s", requeued.Status, requeued.Payload)
 	}
 }
 
