@@ -23,9 +23,13 @@ func (h *Ping) Handle(ctx context.Context, eventType, deliveryID string, payload
 	if err := parse(eventType, payload, &event); err != nil {
 		return err
 	}
+	var events []string
+	if hook := event.GetHook(); hook != nil {
+		events = hook.Events
+	}
 	zerolog.Ctx(ctx).Info().
 		Int64("hook_id", event.GetHookID()).
-		Strs("hook_events", event.GetHook().Events).
+		Strs("hook_events", events).
 		Str("zen", event.GetZen()).
 		Msg("Ping received: GitHub can reach osprey")
 	return nil

@@ -24,7 +24,12 @@ import (
 	"github.com/osprey-bot/osprey/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+func TestMain(m *testing.M) {
+	if dbURL := os.Getenv(workerChildEnv); dbURL != "" {
+		os.Exit(runWorkerChild(dbURL)) // this process is the worker that gets killed
+	}
+	os.Exit(testdb.Run(m))
+}
 
 const testSecret = "test-webhook-secret"
 
@@ -46,15 +51,23 @@ type harnessOption func(*server.Config, *server.Options)
 // testConfig is a valid configuration for a test app whose GitHub is fake.
 func testConfig(t *testing.T, dbURL string) (server.Config, *fakegithub.Server) {
 	t.Helper()
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := fakegithub.New(99, key)
+	cfg, fake, err := newTestConfig(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
+	return cfg, fake
+}
+
+func newTestConfig(dbURL string) (server.Config, *fakegithub.Server, error) {
+	key, err := fakegithub.NewPrivateKey()
+	if err != nil {
+		return server.Config{}, nil, err
+	}
+	fake, err := fakegithub.New(99, key)
+	if err != nil {
+		return server.Config{}, nil, err
+	}
 	cfg := server.DefaultConfig()
 	cfg.DatabaseURL = dbURL
 	cfg.CredentialsFile = ""
@@ -69,7 +82,7 @@ func testConfig(t *testing.T, dbURL string) (server.Config, *fakegithub.Server) 
 	cfg.Deliveries.HandlerTimeout = 5 * time.Second
 	cfg.Deliveries.RescueAfter = 11 * time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
-	return cfg, fake
+	return cfg, fake, nil
 }
 
 func newHarness(t *testing.T, options ...harnessOption) *harness {
