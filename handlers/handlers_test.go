@@ -14,8 +14,10 @@ import (
 func TestHandlersSurvivePartialPayloads(t *testing.T) {
 	ctx := zerolog.Nop().WithContext(context.Background())
 	tests := []struct {
-		name          string
-		handler       interface{ Handle(context.Context, string, string, []byte) error }
+		name    string
+		handler interface {
+			Handle(context.Context, string, string, []byte) error
+		}
 		event         string
 		payload       string
 		wantPermanent bool

@@ -343,4 +343,3 @@ func writeConfig(t *testing.T, content string) string {
 	}
 	return path
 }
-
