@@ -62,6 +62,9 @@ needed) and process it; --delivery then names its GUID (default: a new one).`,
 				}
 			}
 
+			if _, err := store.GetDelivery(ctx, srv.DB(), guid); errors.Is(err, store.ErrDeliveryNotFound) {
+				return fmt.Errorf("no delivery with GUID %s is stored", guid)
+			}
 			procErr := srv.Processor().Process(ctx, guid, true)
 			d, err := store.GetDelivery(ctx, srv.DB(), guid)
 			if err != nil {

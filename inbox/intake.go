@@ -210,15 +210,27 @@ func (in *Intake) onError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// reject answers a request refused before the signature was verified; its
-// headers are not trusted, so the event is not used as a metric label.
+// reject answers a request refused before the signature was verified. Its
+// headers are not trusted, so its event is no metric label; the log line
+// still shows them (clipped), to find the delivery in GitHub's log.
 func (in *Intake) reject(w http.ResponseWriter, r *http.Request, status int, outcome, message string) {
 	in.metrics.received.WithLabelValues(unverifiedEventLabel, outcome).Inc()
 	zerolog.Ctx(r.Context()).Warn().
+		Str(githubapp.LogKeyDeliveryID, clip(r.Header.Get("X-GitHub-Delivery"))).
+		Str(githubapp.LogKeyEventType, clip(r.Header.Get("X-GitHub-Event"))).
 		Str("remote_addr", r.RemoteAddr).
 		Int("status", status).
 		Msg("Webhook delivery refused: " + message)
 	writeJSON(w, status, map[string]string{"error": message})
+}
+
+// clip bounds an untrusted header value written to the logs.
+func clip(s string) string {
+	const max = 100
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -107,7 +107,7 @@ func (p *Processor) finish(ctx context.Context, d store.Delivery, status string,
 		}
 		level.Err(handlerErr).Str("status", status).Msg("Delivery handler failed")
 	} else if status == store.StatusProcessed {
-		logger.Info().Dur("elapsed", time.Since(start)).Msg("Delivery processed")
+		logger.Info().Float64("elapsed_ms", float64(time.Since(start).Microseconds())/1000).Msg("Delivery processed")
 	}
 	p.metrics.processed.WithLabelValues(d.Event, status).Observe(time.Since(start).Seconds())
 	// The outcome is recorded even when the attempt's context has ended, so

@@ -76,21 +76,27 @@ type Config struct {
 	} `yaml:"setup"`
 }
 
-// binding ties a setting to its environment variable. secret settings may
-// also be read from the file named by NAME_FILE.
-type binding struct {
+// Binding ties a setting to its YAML key and environment variable. Secret
+// settings may also be read from the file named by NAME_FILE.
+type Binding struct {
 	env    string
 	key    string
 	target any
 	secret bool
 }
 
+// Env is the environment variable that overrides the setting.
+func (b Binding) Env() string { return b.env }
+
+// Key is the setting's dotted path in config.yml.
+func (b Binding) Key() string { return b.key }
+
 // Bindings lists every setting with its YAML key and environment variable.
 // It is the single source for loading, for `osprey config` output and for the
 // test that keeps config.yml and docs/configuration.md complete.
-func (c *Config) Bindings() []binding {
+func (c *Config) Bindings() []Binding {
 	g := &c.GitHub
-	return []binding{
+	return []Binding{
 		{env: "OSPREY_ADDRESS", key: "address", target: &c.Address},
 		{env: "OSPREY_PUBLIC_URL", key: "public_url", target: &c.PublicURL},
 		{env: "OSPREY_DATABASE_URL", key: "database_url", target: &c.DatabaseURL, secret: true},

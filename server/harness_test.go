@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
@@ -317,3 +318,5 @@ func (p *tcpProxy) restore(t *testing.T) {
 	}
 	p.serve(ln)
 }
+
+func zeroLogger() zerolog.Logger { return zerolog.Nop() }

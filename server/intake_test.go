@@ -77,6 +77,9 @@ func TestRefusedDeliveriesStoreNothing(t *testing.T) {
 	if n := h.countDeliveries(); n != 0 {
 		t.Errorf("%d deliveries stored, want none", n)
 	}
+	if !strings.Contains(h.logs.String(), `"github_delivery_id":"g2","github_event_type":"ping"`) {
+		t.Error("the log line of a refused delivery does not say which delivery it was")
+	}
 }
 
 func TestSignatureCoversTheExactBody(t *testing.T) {
@@ -210,8 +213,15 @@ func TestHandlerPanicAndBadPayloadFailTheDeliveryNotTheWorker(t *testing.T) {
 
 func TestEveryEventIsRecordedEvenWithoutAHandler(t *testing.T) {
 	h := newHarness(t)
-	h.send("pull_request", "pr", fixture(t, "pull_request_opened.json"))
+	status, answer := h.post("pull_request", "pr", fixture(t, "pull_request_opened.json"), testSecret)
+	if status != http.StatusOK || !strings.Contains(answer, `"outcome":"ignored"`) {
+		t.Fatalf("delivery of an event with no handler: %d %s", status, answer)
+	}
 	d := h.waitFor("pr", store.StatusIgnored, 10*time.Second)
+	var jobs int
+	if err := h.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job`).Scan(&jobs); err != nil || jobs != 0 {
+		t.Errorf("%d jobs queued for an event no handler takes (err %v), want none", jobs, err)
+	}
 	if d.Repository != "acme/widgets" || d.Action != "opened" || d.InstallationID != 1001 || d.Sender != "bob-contrib" {
 		t.Errorf("stored = %+v", d)
 	}

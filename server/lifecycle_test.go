@@ -202,7 +202,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 		`osprey_webhook_deliveries_total{event="(unverified)",outcome="bad_signature"} 1`,
 		`osprey_delivery_processing_seconds_count{event="ping",status="processed"} 1`,
 		`osprey_webhook_ack_seconds_count 2`,
-		`# TYPE osprey_queue_jobs gauge`,
+		`osprey_queue_jobs{queue="webhooks",state="available"} 0`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(metrics, want) {

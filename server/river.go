@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/osprey-bot/osprey/inbox"
 	"github.com/osprey-bot/osprey/store"
 )
 
@@ -46,7 +47,18 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
+	// Every state of osprey's queues is reported, zero included, so that
+	// dashboards and alerts always have a series.
+	jobs := map[[2]string]int{}
+	for _, q := range []string{inbox.QueueWebhooks} {
+		for _, state := range []string{"available", "scheduled", "retryable", "running"} {
+			jobs[[2]string{q, state}] = 0
+		}
+	}
 	for _, d := range depths {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(d.Jobs), d.Queue, d.State)
+		jobs[[2]string{d.Queue, d.State}] = d.Jobs
+	}
+	for key, n := range jobs {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), key[0], key[1])
 	}
 }
