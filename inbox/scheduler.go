@@ -125,6 +125,9 @@ func (s *Scheduler) record(ctx context.Context, d store.Delivery, enqueue bool) 
 		return 0, unavailable(ctx.Err())
 	}
 	out := <-p.done
+	if store.IsInvalidPayload(out.err) {
+		return 0, badPayload("the payload is not valid JSON in UTF-8", out.err)
+	}
 	if out.err != nil {
 		return 0, unavailable(out.err)
 	}

@@ -63,8 +63,10 @@ func TestRefusedDeliveriesStoreNothing(t *testing.T) {
 		{"wrong secret", "ping", "g2", body, "not-the-secret", http.StatusUnauthorized, "does not match"},
 		{"missing event header", "", "g3", body, testSecret, http.StatusBadRequest, "missing event type"},
 		{"missing delivery header", "ping", "", body, testSecret, http.StatusBadRequest, "X-GitHub-Delivery"},
-		{"malformed JSON", "ping", "g5", []byte(`{"zen": "unterminated`), testSecret, http.StatusBadRequest, "not a JSON object"},
+		{"malformed JSON", "ping", "g5", []byte(`{"zen": "unterminated`), testSecret, http.StatusBadRequest, "not valid JSON"},
 		{"JSON that is not an object", "ping", "g6", []byte(`[1, 2, 3]`), testSecret, http.StatusBadRequest, "not a JSON object"},
+		{"not UTF-8", "ping", "g7", []byte("{\"zen\": \"\xff\xfe\"}"), testSecret, http.StatusBadRequest, "not valid JSON in UTF-8"},
+		{"trailing garbage", "ping", "g8", []byte(`{"zen": "z"} {}`), testSecret, http.StatusBadRequest, "not valid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +81,38 @@ func TestRefusedDeliveriesStoreNothing(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), `"github_delivery_id":"g2","github_event_type":"ping"`) {
 		t.Error("the log line of a refused delivery does not say which delivery it was")
+	}
+}
+
+// A bad payload arriving with good ones fails their shared transaction; the
+// good ones are then stored one by one, and only the bad one is refused.
+func TestBadPayloadDoesNotSinkItsBatch(t *testing.T) {
+	h := newHarness(t)
+	var wg sync.WaitGroup
+	statuses := make([]int, 40)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fixture(t, "ping.json")
+			if i%10 == 3 {
+				body = []byte(`{"zen": "broken`)
+			}
+			statuses[i], _ = h.post("ping", fmt.Sprintf("mixed-%d", i), body, testSecret)
+		}()
+	}
+	wg.Wait()
+	for i, status := range statuses {
+		want := http.StatusOK
+		if i%10 == 3 {
+			want = http.StatusBadRequest
+		}
+		if status != want {
+			t.Errorf("delivery %d: status %d, want %d", i, status, want)
+		}
+	}
+	if n := h.countDeliveries(); n != 36 {
+		t.Errorf("%d deliveries stored, want 36", n)
 	}
 }
 

@@ -3,11 +3,14 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"strings"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Delivery statuses, as stored in deliveries.status.
@@ -21,6 +24,14 @@ const (
 
 // ErrDeliveryNotFound is returned when no delivery has the GUID asked for.
 var ErrDeliveryNotFound = errors.New("delivery not found")
+
+// IsInvalidPayload reports whether err is Postgres refusing a payload: not
+// JSON, or not valid text in the database's encoding (SQLSTATE class 22,
+// data exception). Such a delivery can never be stored as it is.
+func IsInvalidPayload(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
 
 // Delivery is one row of the inbox.
 type Delivery struct {
@@ -73,11 +84,11 @@ func RecordDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) ([]Receipt,
 	guids, events, actions, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	installations, hooks := make([]int64, n), make([]int64, n)
 	repos, senders := make([]string, n), make([]string, n)
-	payloads := make([][]byte, n) // the text codec takes bytes: no copy into strings
+	payloads := make([]json.RawMessage, n) // sent as they are: no copy into strings
 	for i, d := range ds {
 		guids[i], events[i], actions[i], statuses[i] = d.GUID, d.Event, d.Action, cmp.Or(d.Status, StatusQueued)
 		installations[i], hooks[i] = d.InstallationID, d.HookID
-		repos[i], senders[i], payloads[i] = d.Repository, d.Sender, d.Payload
+		repos[i], senders[i], payloads[i] = d.Repository, d.Sender, json.RawMessage(d.Payload)
 	}
 	// One statement for the whole batch; it returns the GUIDs it inserted.
 	rows, err := tx.Query(ctx, `
@@ -86,7 +97,7 @@ func RecordDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) ([]Receipt,
 		SELECT guid, event, NULLIF(action, ''), NULLIF(installation_id, 0), NULLIF(repository, ''),
 			NULLIF(sender, ''), NULLIF(hook_id, 0), payload,
 			status, CASE WHEN status = 'ignored' THEN now() END
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::json[], $9::text[])
 			AS d(guid, event, action, installation_id, repository, sender, hook_id, payload, status)
 		ON CONFLICT (guid) DO NOTHING
 		RETURNING guid`,
@@ -122,7 +133,7 @@ func RecordDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) ([]Receipt,
 				redeliveries = d.redeliveries + 1,
 				last_redelivered_at = now(),
 				status = CASE WHEN old.status = 'failed' THEN 'queued' ELSE d.status END,
-				payload = CASE WHEN old.status = 'failed' THEN $2 ELSE d.payload END
+				payload = CASE WHEN old.status = 'failed' THEN $2::json ELSE d.payload END
 			FROM (SELECT status FROM deliveries WHERE guid = $1 FOR UPDATE) old
 			WHERE d.guid = $1
 			RETURNING old.status`, ds[i].GUID, string(ds[i].Payload)).Scan(&previous)
@@ -178,7 +189,7 @@ func CountDeliveries(ctx context.Context, q Querier) (map[string]int, error) {
 
 const deliveryColumns = `guid, event, coalesce(action, ''), coalesce(installation_id, 0), coalesce(repository, ''),
 	coalesce(sender, ''), coalesce(hook_id, 0), received_at, status, attempts, coalesce(last_error, ''),
-	redeliveries, payload`
+	redeliveries, payload::text`
 
 func scanDelivery(row pgx.Row) (Delivery, error) {
 	var d Delivery

@@ -18,12 +18,11 @@ CREATE TABLE deliveries (
     finished_at         timestamptz,
     redeliveries        integer NOT NULL DEFAULT 0,
     last_redelivered_at timestamptz,
-    -- The exact bytes GitHub sent (osprey has checked they are a JSON object
-    -- in UTF-8). text, not json: Postgres need not parse every payload on the
-    -- way in; query it as payload::json -> 'pull_request' ->> 'title'. (jsonb
-    -- would also refuse the \u0000 that GitHub payloads may carry.) lz4
-    -- compresses several times faster than the default pglz.
-    payload             text COMPRESSION lz4 NOT NULL
+    -- The exact bytes GitHub sent. json (not jsonb): Postgres checks that it
+    -- is valid JSON in UTF-8 but keeps it as it came, and jsonb would refuse
+    -- the \u0000 that GitHub payloads may carry. lz4 compresses several
+    -- times faster than the default pglz.
+    payload             json COMPRESSION lz4 NOT NULL
 ) WITH (fillfactor = 85);
 
 -- Only received_at is indexed besides the key: a worker updates the row after
