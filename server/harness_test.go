@@ -147,9 +147,20 @@ func sign(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// post sends a delivery with the given headers (signature added when
-// secret is not empty) and returns the status and body.
+// post sends a delivery (signed with secret unless it is empty) and returns
+// the status and body.
 func (h *harness) post(event, guid string, body []byte, secret string) (int, string) {
+	h.t.Helper()
+	signature := ""
+	if secret != "" {
+		signature = sign(secret, body)
+	}
+	return h.do(h.deliveryRequest(event, guid, body, signature))
+}
+
+// deliveryRequest builds a webhook request as GitHub sends it; empty
+// arguments leave their header out.
+func (h *harness) deliveryRequest(event, guid string, body []byte, signature string) *http.Request {
 	h.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, h.http.URL+"/api/github/hook", bytes.NewReader(body))
 	if err != nil {
@@ -157,16 +168,18 @@ func (h *harness) post(event, guid string, body []byte, secret string) (int, str
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "GitHub-Hookshot/test")
-	if event != "" {
-		req.Header.Set("X-GitHub-Event", event)
-	}
-	if guid != "" {
-		req.Header.Set("X-GitHub-Delivery", guid)
-	}
 	req.Header.Set("X-GitHub-Hook-ID", "424242")
-	if secret != "" {
-		req.Header.Set("X-Hub-Signature-256", sign(secret, body))
+	for header, value := range map[string]string{"X-GitHub-Event": event, "X-GitHub-Delivery": guid, "X-Hub-Signature-256": signature} {
+		if value != "" {
+			req.Header.Set(header, value)
+		}
 	}
+	return req
+}
+
+// do sends req and returns the status and body.
+func (h *harness) do(req *http.Request) (int, string) {
+	h.t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)

@@ -119,18 +119,9 @@ func TestBadPayloadDoesNotSinkItsBatch(t *testing.T) {
 func TestSignatureCoversTheExactBody(t *testing.T) {
 	h := newHarness(t)
 	body := fixture(t, "ping.json")
-	req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/api/github/hook", bytes.NewReader(append(body, ' ')))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "ping")
-	req.Header.Set("X-GitHub-Delivery", "tampered")
-	req.Header.Set("X-Hub-Signature-256", sign(testSecret, body))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized || h.countDeliveries() != 0 {
-		t.Errorf("a body changed after signing: status %d, %d stored", res.StatusCode, h.countDeliveries())
+	status, _ := h.do(h.deliveryRequest("ping", "tampered", append(body, ' '), sign(testSecret, body)))
+	if status != http.StatusUnauthorized || h.countDeliveries() != 0 {
+		t.Errorf("a body changed after signing: status %d, %d stored", status, h.countDeliveries())
 	}
 }
 
@@ -151,22 +142,14 @@ func TestOversizeBodyIs413(t *testing.T) {
 	// without one (chunked) it is refused when the limit is crossed.
 	for _, chunked := range []bool{false, true} {
 		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, h.http.URL+"/api/github/hook", bytes.NewReader(big))
+			req := h.deliveryRequest("ping", "big", big, sign(testSecret, big))
 			if chunked {
 				req.Body = io.NopCloser(bytes.NewReader(big))
 				req.ContentLength = -1
 			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-GitHub-Event", "ping")
-			req.Header.Set("X-GitHub-Delivery", "big")
-			req.Header.Set("X-Hub-Signature-256", sign(testSecret, big))
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != http.StatusRequestEntityTooLarge {
-				t.Errorf("status %d, want 413", res.StatusCode)
+			status, _ := h.do(req)
+			if status != http.StatusRequestEntityTooLarge {
+				t.Errorf("status %d, want 413", status)
 			}
 		})
 	}
