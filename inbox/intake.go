@@ -149,8 +149,8 @@ func (in *Intake) onResponse(w http.ResponseWriter, r *http.Request, event strin
 	outcome := map[store.Receipt]string{
 		store.Received: outcomeReceived, store.Requeued: outcomeRequeued, store.Duplicate: outcomeDuplicate,
 	}[res.receipt]
-	if res.ignored && res.receipt == store.Received {
-		outcome = outcomeIgnored
+	if res.ignored && res.receipt != store.Duplicate {
+		outcome = outcomeIgnored // stored (or a failed one stored again) with no job
 	}
 	in.metrics.received.WithLabelValues(event, outcome).Inc()
 	in.metrics.ackSeconds.Observe(time.Since(res.start).Seconds())

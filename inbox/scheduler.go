@@ -37,16 +37,25 @@ type Scheduler struct {
 	closing sync.Once
 }
 
+// IntakeConnections is the size of the connection pool the Scheduler needs:
+// one per committer, and one to spare.
+const IntakeConnections = committers + 1
+
 const (
-	committers    = 2               // concurrent group-commit transactions
-	maxBatch      = 16              // deliveries per transaction at most
-	commitTimeout = 8 * time.Second // under GitHub's 10 s delivery budget
+	committers = 2  // concurrent group-commit transactions
+	maxBatch   = 16 // deliveries per transaction at most
+
+	// intakeBudget is how long a delivery may take from its arrival to its
+	// commit, waiting for a committer included: GitHub counts a delivery
+	// as failed after 10 s, and a 503 it sees is better than a timeout.
+	intakeBudget = 8 * time.Second
 )
 
 type pendingRecord struct {
-	d       store.Delivery
-	enqueue bool
-	done    chan recordOutcome // buffered: the committer never blocks on it
+	d        store.Delivery
+	enqueue  bool
+	deadline time.Time          // arrival + intakeBudget
+	done     chan recordOutcome // buffered: the committer never blocks on it
 }
 
 type recordOutcome struct {
@@ -116,13 +125,17 @@ func (s *Scheduler) record(ctx context.Context, d store.Delivery, enqueue bool) 
 		d.Status, enqueue = store.StatusIgnored, false
 	}
 
-	p := &pendingRecord{d: d, enqueue: enqueue, done: make(chan recordOutcome, 1)}
+	p := &pendingRecord{d: d, enqueue: enqueue, deadline: time.Now().Add(intakeBudget), done: make(chan recordOutcome, 1)}
+	wait := time.NewTimer(time.Until(p.deadline))
+	defer wait.Stop()
 	select {
 	case s.pending <- p:
 	case <-s.stop:
 		return 0, unavailable(errStopped)
 	case <-ctx.Done():
 		return 0, unavailable(ctx.Err())
+	case <-wait.C:
+		return 0, unavailable(errors.New("no committer was free within the intake budget: Postgres is slow or unreachable"))
 	}
 	out := <-p.done
 	if store.IsInvalidPayload(out.err) {
@@ -164,15 +177,17 @@ func (s *Scheduler) commitLoop() {
 	}
 }
 
-// commit stores a batch in one transaction. If that fails, each delivery is
-// tried in a transaction of its own, so that one delivery Postgres refuses
-// cannot take the others down with it.
+// commit stores a batch in one transaction. If Postgres refuses one of its
+// payloads, each delivery is tried in a transaction of its own, so that the
+// bad one cannot take the others down with it. Any other failure (Postgres
+// down or slow) fails the whole batch at once: retrying one by one would
+// only keep GitHub waiting past its 10-second budget.
 func (s *Scheduler) commit(batch []*pendingRecord) {
 	// One lock order for every transaction: two batches holding the same
 	// GUIDs (concurrent redeliveries) cannot deadlock.
 	slices.SortFunc(batch, func(a, b *pendingRecord) int { return strings.Compare(a.d.GUID, b.d.GUID) })
 	receipts, err := s.commitTx(batch)
-	if err != nil && len(batch) > 1 {
+	if err != nil && len(batch) > 1 && store.IsInvalidPayload(err) {
 		for _, p := range batch {
 			s.commit([]*pendingRecord{p})
 		}
@@ -188,7 +203,13 @@ func (s *Scheduler) commit(batch []*pendingRecord) {
 }
 
 func (s *Scheduler) commitTx(batch []*pendingRecord) ([]store.Receipt, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	deadline := batch[0].deadline
+	for _, p := range batch[1:] {
+		if p.deadline.Before(deadline) {
+			deadline = p.deadline
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	deliveries := make([]store.Delivery, len(batch))
 	for i, p := range batch {

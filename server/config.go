@@ -147,10 +147,11 @@ func DefaultConfig() Config {
 	return c
 }
 
-// LoadConfig reads the configuration: defaults, then the YAML file at path
-// (optional when path is empty and ./config.yml does not exist), then the
-// credentials file if it exists, then the environment given by lookup. The
-// result is validated; an error names the key or variable at fault.
+// LoadConfig reads the configuration in layers, each overriding the one
+// before: defaults, the YAML file at path (optional when path is empty and
+// ./config.yml does not exist), the credentials file if it exists, and the
+// environment given by lookup. The result is validated; an error names the
+// key or variable at fault.
 func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error) {
 	c := DefaultConfig()
 	if path == "" {
@@ -159,36 +160,46 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 		}
 	}
 	if path != "" {
-		if err := decodeYAMLFile(path, &c); err != nil {
+		if err := c.layer(func() error { return decodeYAMLFile(path, &c) }); err != nil {
 			return c, err
 		}
 	}
-	if err := c.applyEnv(lookup); err != nil {
+	credentials := c.CredentialsFile
+	if v, ok := lookup("OSPREY_CREDENTIALS_FILE"); ok {
+		credentials = v
+	}
+	if credentials != "" {
+		if _, err := os.Stat(credentials); err == nil {
+			if err := c.layer(func() error { return decodeYAMLFile(credentials, &c) }); err != nil {
+				return c, err
+			}
+		}
+	}
+	if err := c.layer(func() error { return c.applyEnv(lookup) }); err != nil {
 		return c, err
 	}
-	if c.CredentialsFile != "" {
-		if _, err := os.Stat(c.CredentialsFile); err == nil {
-			if err := decodeYAMLFile(c.CredentialsFile, &c); err != nil {
-				return c, err
-			}
-			if err := c.applyEnv(lookup); err != nil { // the environment still wins
-				return c, err
-			}
-		}
-	}
-	if _, ok := lookup("OSPREY_DATABASE_URL"); !ok {
-		if v, ok := lookup("DATABASE_URL"); ok && v != "" {
-			c.DatabaseURL = v
-		}
-	}
-	if c.GitHub.PrivateKeyPath != "" && c.GitHub.App.PrivateKey == "" {
-		key, err := os.ReadFile(c.GitHub.PrivateKeyPath)
-		if err != nil {
-			return c, fmt.Errorf("github.private_key_path (GITHUB_APP_PRIVATE_KEY_PATH): %w", err)
-		}
-		c.GitHub.App.PrivateKey = string(key)
-	}
 	return c, c.Validate()
+}
+
+// layer applies one configuration layer. A private key path that the layer
+// sets (without setting the key itself) is read at once, so that the key
+// takes that layer's precedence: a path in the environment beats a key in a
+// file, and a key in the environment beats a path in a file.
+func (c *Config) layer(apply func() error) error {
+	pathBefore, keyBefore := c.GitHub.PrivateKeyPath, c.GitHub.App.PrivateKey
+	if err := apply(); err != nil {
+		return err
+	}
+	path := c.GitHub.PrivateKeyPath
+	if path == "" || path == pathBefore || c.GitHub.App.PrivateKey != keyBefore {
+		return nil
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("github.private_key_path (GITHUB_APP_PRIVATE_KEY_PATH): %w", err)
+	}
+	c.GitHub.App.PrivateKey = string(key)
+	return nil
 }
 
 func decodeYAMLFile(path string, c *Config) error {
@@ -205,28 +216,36 @@ func decodeYAMLFile(path string, c *Config) error {
 }
 
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	// The generic name first, so that OSPREY_DATABASE_URL (or its _FILE)
+	// still wins over it.
+	if v, ok := lookup("DATABASE_URL"); ok && v != "" {
+		c.DatabaseURL = v
+	}
 	for _, b := range c.Bindings() {
 		value, ok := lookup(b.env)
+		separator := ","
 		if b.secret {
 			if file, hasFile := lookup(b.env + "_FILE"); hasFile && file != "" {
 				data, err := os.ReadFile(file)
 				if err != nil {
 					return fmt.Errorf("%s_FILE: %w", b.env, err)
 				}
-				value, ok = strings.TrimRight(string(data), "\r\n"), true
+				// A list in a file has one item a line: secrets may hold commas.
+				value, ok, separator = strings.TrimRight(string(data), "\r\n"), true, "\n"
 			}
 		}
 		if !ok {
 			continue
 		}
-		if err := setFromString(b.target, value); err != nil {
+		if err := setFromString(b.target, value, separator); err != nil {
 			return fmt.Errorf("%s (%s): %w", b.env, b.key, err)
 		}
 	}
 	return nil
 }
 
-func setFromString(target any, value string) error {
+// setFromString parses value into target; lists are split on separator.
+func setFromString(target any, value, separator string) error {
 	switch t := target.(type) {
 	case *string:
 		*t = value
@@ -250,7 +269,7 @@ func setFromString(target any, value string) error {
 		*t = d
 	case *[]string:
 		*t = nil
-		for _, part := range strings.Split(value, ",") {
+		for _, part := range strings.Split(value, separator) {
 			if part = strings.TrimSpace(part); part != "" {
 				*t = append(*t, part)
 			}

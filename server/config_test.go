@@ -154,6 +154,74 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	envKey := write("env-key.pem", "KEY FROM THE ENVIRONMENT'S PATH")
+	fileKey := write("file-key.pem", "KEY FROM THE FILE'S PATH")
+	credentials := write("credentials.yml", "github:\n  app:\n    integration_id: 7\n    webhook_secret: from-credentials\n    private_key: KEY FROM CREDENTIALS\n")
+	dbURLFile := write("db-url", "postgres://from-file/osprey\n")
+	previous := write("previous", "old,with,commas\nolder\n")
+	config := writeConfig(t, "credentials_file: "+credentials+"\ngithub:\n  private_key_path: "+fileKey+"\n")
+
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(t *testing.T, c server.Config)
+	}{
+		{"the credentials file beats config.yml", nil, func(t *testing.T, c server.Config) {
+			if c.GitHub.App.PrivateKey != "KEY FROM CREDENTIALS" || c.GitHub.App.WebhookSecret != "from-credentials" {
+				t.Errorf("key %q secret %q", c.GitHub.App.PrivateKey, c.GitHub.App.WebhookSecret)
+			}
+		}},
+		{"a key path in the environment beats a key in a file", map[string]string{"GITHUB_APP_PRIVATE_KEY_PATH": envKey}, func(t *testing.T, c server.Config) {
+			if c.GitHub.App.PrivateKey != "KEY FROM THE ENVIRONMENT'S PATH" {
+				t.Errorf("key %q", c.GitHub.App.PrivateKey)
+			}
+		}},
+		{"the environment beats the credentials file", map[string]string{"GITHUB_APP_WEBHOOK_SECRET": "from-env", "GITHUB_APP_INTEGRATION_ID": "8"}, func(t *testing.T, c server.Config) {
+			if c.GitHub.App.WebhookSecret != "from-env" || c.GitHub.App.IntegrationID != 8 {
+				t.Errorf("secret %q id %d", c.GitHub.App.WebhookSecret, c.GitHub.App.IntegrationID)
+			}
+		}},
+		{"OSPREY_DATABASE_URL_FILE beats DATABASE_URL", map[string]string{"DATABASE_URL": "postgres://generic/x", "OSPREY_DATABASE_URL_FILE": dbURLFile}, func(t *testing.T, c server.Config) {
+			if c.DatabaseURL != "postgres://from-file/osprey" {
+				t.Errorf("database url %q", c.DatabaseURL)
+			}
+		}},
+		{"previous secrets from a file, one a line", map[string]string{"OSPREY_PREVIOUS_WEBHOOK_SECRETS_FILE": previous}, func(t *testing.T, c server.Config) {
+			if got := c.GitHub.PreviousWebhookSecrets; len(got) != 2 || got[0] != "old,with,commas" || got[1] != "older" {
+				t.Errorf("previous secrets %q", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := server.LoadConfig(config, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}
+
+func TestMalformedDatabaseURLIsNotEchoed(t *testing.T) {
+	cfg := server.DefaultConfig()
+	cfg.DatabaseURL = "postgres://osprey:hunter2@[not-a-host/osprey"
+	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.PrivateKey, cfg.GitHub.App.WebhookSecret = 1, "k", "s"
+	_, err := server.New(t.Context(), cfg, zeroLogger(), server.Options{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "malformed") {
+		t.Fatalf("err = %v: want a malformed-URL error without the password", err)
+	}
+}
+
 func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
 	cfg := server.DefaultConfig()
 	cfg.DatabaseURL = "postgres://osprey:hunter2@127.0.0.1:1/osprey?sslmode=disable&connect_timeout=1"

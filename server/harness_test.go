@@ -266,9 +266,10 @@ type tcpProxy struct {
 	target string
 	addr   string
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   []net.Conn
+	hanging bool // accept connections but forward nothing
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -294,6 +295,15 @@ func (p *tcpProxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
+			p.mu.Lock()
+			hanging := p.hanging
+			if hanging {
+				p.conns = append(p.conns, client)
+			}
+			p.mu.Unlock()
+			if hanging {
+				continue // the connection stays open and silent
+			}
 			upstream, err := net.Dial("tcp", p.target)
 			if err != nil {
 				client.Close()
@@ -316,6 +326,18 @@ func (p *tcpProxy) cut() {
 		p.ln.Close()
 		p.ln = nil
 	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// hang closes every open connection and makes new ones go silent: a
+// database that accepts connections and never answers.
+func (p *tcpProxy) hang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hanging = true
 	for _, c := range p.conns {
 		c.Close()
 	}

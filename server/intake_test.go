@@ -176,7 +176,13 @@ func TestDuplicateGUIDIsProcessedOnce(t *testing.T) {
 	}
 	wg.Wait()
 	h.waitFor("burst", store.StatusProcessed, 10*time.Second)
-	time.Sleep(300 * time.Millisecond) // room for a wrongly queued second run to show up
+	var jobs int
+	if err := h.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'process_delivery'`).Scan(&jobs); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 2 {
+		t.Errorf("%d processing jobs queued, want 2 (one per GUID)", jobs)
+	}
 	if n := runs.Load(); n != 2 {
 		t.Errorf("handler ran %d times, want 2 (once per GUID)", n)
 	}
@@ -314,6 +320,42 @@ func TestDatabaseUnavailableAnswers503AndLosesNothing(t *testing.T) {
 		t.Fatalf("after Postgres came back: %d %s", status, answer)
 	}
 	h.waitFor("while-down", store.StatusProcessed, 20*time.Second)
+}
+
+// A database that hangs must not keep GitHub waiting past its 10 s budget:
+// a batch that times out is answered 503 as a whole, not retried delivery by
+// delivery.
+func TestHangingDatabaseAnswers503WithinGitHubsBudget(t *testing.T) {
+	_, dbURL := testdb.New(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr
+	h := newHarnessOn(t, u.String())
+	proxy.hang()
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	statuses := make([]int, 12)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = h.post("ping", fmt.Sprintf("hang-%d", i), fixture(t, "ping.json"), testSecret)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for i, status := range statuses {
+		if status != http.StatusServiceUnavailable {
+			t.Errorf("delivery %d: status %d, want 503", i, status)
+		}
+	}
+	if elapsed >= 10*time.Second {
+		t.Errorf("answers took %s: GitHub gives up after 10 s", elapsed)
+	}
 }
 
 func TestNoWebhookSecretRefusesToStart(t *testing.T) {

@@ -2,18 +2,22 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -129,30 +133,72 @@ func TestWorkerKilledMidJobIsPickedUpAgain(t *testing.T) {
 	}
 }
 
-func TestShutdownLetsRunningJobsFinish(t *testing.T) {
+// Cancelling Serve's context is what SIGTERM does in `osprey serve`.
+func TestServeShutdownLetsRunningJobsFinish(t *testing.T) {
+	_, dbURL := testdb.New(t)
+	cfg, _ := testConfig(t, dbURL)
 	started, release := make(chan struct{}), make(chan struct{})
-	h := newHarness(t, withExtraHandler(&slowHandler{started: started, release: release}))
-	h.send("ping", "slow", fixture(t, "ping.json"))
+	slow := &slowHandler{started: started, release: release}
+	srv, err := server.New(context.Background(), cfg, zerolog.Nop(), server.Options{
+		Handlers: func(b handlers.Base) []githubapp.EventHandler {
+			return append([]githubapp.EventHandler{slow}, handlers.All(b)...)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+
+	body := fixture(t, "ping.json")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/api/github/hook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "ping")
+	req.Header.Set("X-GitHub-Delivery", "slow")
+	req.Header.Set("X-Hub-Signature-256", sign(testSecret, body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
 	select {
 	case <-started:
 	case <-time.After(10 * time.Second):
 		t.Fatal("handler never started")
 	}
-	stopped := make(chan struct{})
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		h.srv.StopWorkers(ctx)
-		close(stopped)
-	}()
+
+	cancel() // SIGTERM
 	select {
-	case <-stopped:
-		t.Fatal("StopWorkers returned while a job was still running")
-	case <-time.After(300 * time.Millisecond):
+	case err := <-served:
+		t.Fatalf("Serve returned (%v) while a job was still running", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/api/health"); err == nil {
+		t.Error("the server still takes requests while shutting down")
 	}
 	close(release)
-	<-stopped
-	d, err := store.GetDelivery(context.Background(), h.db, "slow")
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the job finished")
+	}
+	if slow.cancelled.Load() {
+		t.Error("the running handler's context was cancelled: shutdown must let it finish")
+	}
+	check, err := store.Open(context.Background(), dbURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	d, err := store.GetDelivery(context.Background(), check, "slow")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,13 +207,17 @@ func TestShutdownLetsRunningJobsFinish(t *testing.T) {
 	}
 }
 
-type slowHandler struct{ started, release chan struct{} }
+type slowHandler struct {
+	started, release chan struct{}
+	cancelled        atomic.Bool
+}
 
 func (s *slowHandler) Handles() []string { return []string{"ping"} }
 
-func (s *slowHandler) Handle(context.Context, string, string, []byte) error {
+func (s *slowHandler) Handle(ctx context.Context, _, _ string, _ []byte) error {
 	close(s.started)
 	<-s.release
+	s.cancelled.Store(ctx.Err() != nil)
 	return nil
 }
 
@@ -243,8 +293,13 @@ func TestSetupModeRegistersTheAppThroughTheManifestFlow(t *testing.T) {
 	}
 	web := httptest.NewServer(srv.Handler())
 	defer web.Close()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator := &http.Client{Jar: jar} // the operator's browser
 	get := func(path string) (int, string) {
-		res, err := http.Get(web.URL + path)
+		res, err := operator.Get(web.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,6 +344,23 @@ func TestSetupModeRegistersTheAppThroughTheManifestFlow(t *testing.T) {
 	})
 	if status, _ := get("/setup/callback?code=the-code&state=forged"); status != http.StatusBadRequest {
 		t.Errorf("callback with a forged state: %d, want 400", status)
+	}
+	// A stranger loads the page for a valid state of their own, registers
+	// their app, and sends the callback link to someone else's browser.
+	strangerRes, err := http.Get(web.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerPage, _ := io.ReadAll(strangerRes.Body)
+	strangerRes.Body.Close()
+	strangerState := regexp.MustCompile(`state=([0-9a-f]+)`).FindStringSubmatch(string(strangerPage))[1]
+	res, err := http.Get(web.URL + "/setup/callback?code=the-code&state=" + strangerState) // no cookie
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("callback from a browser that did not open the setup page: %d, want 400", res.StatusCode)
 	}
 	if _, err := os.Stat(cfg.CredentialsFile); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a forged state wrote credentials: %v", err)

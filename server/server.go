@@ -49,13 +49,14 @@ const fetchCooldown = 20 * time.Millisecond
 
 // Server is a running osprey: HTTP routes plus River workers.
 type Server struct {
-	cfg       Config
-	logger    zerolog.Logger
-	pool      *pgxpool.Pool
-	river     *river.Client[pgx.Tx]
-	processor *inbox.Processor
-	scheduler *inbox.Scheduler
-	handler   http.Handler
+	cfg        Config
+	logger     zerolog.Logger
+	pool       *pgxpool.Pool
+	intakePool *pgxpool.Pool
+	river      *river.Client[pgx.Tx]
+	processor  *inbox.Processor
+	scheduler  *inbox.Scheduler
+	handler    http.Handler
 }
 
 // New builds the server. In setup mode (no app configured) it needs no
@@ -111,8 +112,13 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, inbox.NewProcessDeliveryWorker(s.processor))
+	river.AddWorker(workers, inbox.NewRepairWorker(pool, logger))
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:               map[string]river.QueueConfig{inbox.QueueWebhooks: {MaxWorkers: cfg.Deliveries.Workers}},
+		Queues: map[string]river.QueueConfig{
+			inbox.QueueWebhooks:    {MaxWorkers: cfg.Deliveries.Workers},
+			inbox.QueueMaintenance: {MaxWorkers: 1},
+		},
+		PeriodicJobs:         []*river.PeriodicJob{inbox.RepairPeriodicJob()},
 		FetchCooldown:        fetchCooldown,
 		Workers:              workers,
 		MaxAttempts:          cfg.Deliveries.MaxAttempts,
@@ -124,7 +130,14 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		pool.Close()
 		return nil, fmt.Errorf("creating River client: %w", err)
 	}
-	s.scheduler = inbox.NewScheduler(pool, s.river, cfg.Deliveries.MaxAttempts, s.processor.Handles, inboxMetrics)
+	// Intake has connections of its own, so that busy workers can never
+	// make GitHub wait for its acknowledgement.
+	s.intakePool, err = store.Open(ctx, cfg.DatabaseURL, inbox.IntakeConnections)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.scheduler = inbox.NewScheduler(s.intakePool, s.river, cfg.Deliveries.MaxAttempts, s.processor.Handles, inboxMetrics)
 	registry.MustRegister(newQueueCollector(pool))
 
 	mux.Handle("POST "+githubapp.DefaultWebhookRoute, inbox.NewIntake(cfg.WebhookSecrets(), s.scheduler, inboxMetrics))
@@ -174,6 +187,9 @@ func (s *Server) Close() {
 	if s.scheduler != nil {
 		s.scheduler.Close()
 	}
+	if s.intakePool != nil {
+		s.intakePool.Close()
+	}
 	if s.pool != nil {
 		s.pool.Close()
 	}
@@ -183,7 +199,9 @@ func (s *Server) Close() {
 // order: stop taking HTTP requests (in-flight ones finish), let running jobs
 // finish, close the pool. Both steps share cfg.ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if err := s.StartWorkers(ctx); err != nil {
+	// River cancels running jobs when the context it started with ends: the
+	// workers get one that does not, and StopWorkers ends them gracefully.
+	if err := s.StartWorkers(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	httpServer := &http.Server{

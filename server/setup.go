@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,15 @@ import (
 // manifestStateTTL is how long a setup page's state stays valid: GitHub's
 // manifest code must be exchanged within the hour too.
 const manifestStateTTL = time.Hour
+
+// maxPendingStates bounds the states kept in memory: each view of the setup
+// page adds one.
+const maxPendingStates = 100
+
+// stateCookie carries the state to the browser that opened the setup page,
+// so that a callback link made by someone else (who loaded the page and
+// registered an app of their own) is refused.
+const stateCookie = "osprey_setup_state"
 
 // setup serves the first-run flow that registers the GitHub App from app.yml
 // through GitHub's manifest flow and writes its credentials to a file.
@@ -54,13 +64,22 @@ func (s *setup) page(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := time.Now()
 	for st, exp := range s.states {
-		if now.After(exp) {
+		if now.After(exp) || len(s.states) >= maxPendingStates {
 			delete(s.states, st)
 		}
 	}
 	s.states[state] = now.Add(manifestStateTTL)
 	done := s.done
 	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{
+		Name:     stateCookie,
+		Value:    state,
+		Path:     "/setup/callback",
+		MaxAge:   int(manifestStateTTL.Seconds()),
+		HttpOnly: true,
+		Secure:   strings.HasPrefix(base, "https://"),
+		SameSite: http.SameSiteLaxMode, // sent on GitHub's top-level redirect back
+	})
 
 	target := strings.TrimSuffix(s.cfg.GitHub.WebURL, "/") + "/settings/apps/new"
 	owner := "your personal account"
@@ -84,6 +103,11 @@ func (s *setup) page(w http.ResponseWriter, r *http.Request) {
 // credentials and writes them to the credentials file.
 func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
 	code, state := r.URL.Query().Get("code"), r.URL.Query().Get("state")
+	cookie, err := r.Cookie(stateCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(state)) != 1 {
+		http.Error(w, "This setup link was not started from this browser. Start again from the setup page.", http.StatusBadRequest)
+		return
+	}
 	s.mu.Lock()
 	expiry, known := s.states[state]
 	delete(s.states, state)
@@ -92,6 +116,7 @@ func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "This setup link is unknown or has expired. Start again from the setup page.", http.StatusBadRequest)
 		return
 	}
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: "/setup/callback", MaxAge: -1})
 	if code == "" {
 		http.Error(w, "GitHub did not send a code. Start again from the setup page.", http.StatusBadRequest)
 		return

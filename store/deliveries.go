@@ -65,8 +65,9 @@ const (
 
 // RecordDelivery stores d in the inbox (as queued, or with d.Status when it
 // is set: StatusIgnored for an event no handler takes), or notes a
-// redelivery of a GUID it already holds. A redelivery of a failed delivery puts it back in the queue
-// with the new payload; any other redelivery is only counted.
+// redelivery of a GUID it already holds. A redelivery of a failed delivery
+// takes the new payload and status (queued again, or ignored); any other
+// redelivery is only counted.
 func RecordDelivery(ctx context.Context, tx pgx.Tx, d Delivery) (Receipt, error) {
 	receipts, err := RecordDeliveries(ctx, tx, []Delivery{d})
 	if err != nil {
@@ -132,11 +133,11 @@ func RecordDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) ([]Receipt,
 			UPDATE deliveries d SET
 				redeliveries = d.redeliveries + 1,
 				last_redelivered_at = now(),
-				status = CASE WHEN old.status = 'failed' THEN 'queued' ELSE d.status END,
+				status = CASE WHEN old.status = 'failed' THEN $3 ELSE d.status END,
 				payload = CASE WHEN old.status = 'failed' THEN $2::json ELSE d.payload END
 			FROM (SELECT status FROM deliveries WHERE guid = $1 FOR UPDATE) old
 			WHERE d.guid = $1
-			RETURNING old.status`, ds[i].GUID, string(ds[i].Payload)).Scan(&previous)
+			RETURNING old.status`, ds[i].GUID, json.RawMessage(ds[i].Payload), statuses[i]).Scan(&previous)
 		if err != nil {
 			return nil, fmt.Errorf("recording redelivery of %s: %w", ds[i].GUID, err)
 		}

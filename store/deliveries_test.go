@@ -130,6 +130,12 @@ func TestRecordDeliveriesBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	record(t, ctx, db, store.Delivery{GUID: "old-done", Event: "ping", Payload: []byte(`{}`)})
+	// Failed under a version that handled its event; redelivered to one that
+	// does not: it must not be left queued with no job to run it.
+	record(t, ctx, db, store.Delivery{GUID: "old-failed-now-ignored", Event: "ping", Payload: []byte(`{}`)})
+	if err := store.FinishDelivery(ctx, db, "old-failed-now-ignored", store.StatusFailed, "boom", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 
 	batch := []store.Delivery{
 		{GUID: "a", Event: "ping", Payload: []byte(`{"n":1}`)},
@@ -137,6 +143,7 @@ func TestRecordDeliveriesBatch(t *testing.T) {
 		{GUID: "b", Event: "ping", Payload: []byte(`{"n":2}`)},
 		{GUID: "a", Event: "ping", Payload: []byte(`{"n":1}`)}, // the same GUID twice in one batch
 		{GUID: "old-failed", Event: "ping", Payload: []byte(`{"n":3}`)},
+		{GUID: "old-failed-now-ignored", Event: "ping", Status: store.StatusIgnored, Payload: []byte(`{"n":4}`)},
 	}
 	tx, err := db.Begin(ctx)
 	if err != nil {
@@ -149,7 +156,7 @@ func TestRecordDeliveriesBatch(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []store.Receipt{store.Received, store.Duplicate, store.Received, store.Duplicate, store.Requeued}
+	want := []store.Receipt{store.Received, store.Duplicate, store.Received, store.Duplicate, store.Requeued, store.Requeued}
 	if len(got) != len(want) {
 		t.Fatalf("receipts %v, want %v", got, want)
 	}
@@ -164,6 +171,13 @@ func TestRecordDeliveriesBatch(t *testing.T) {
 	}
 	if requeued.Status != store.StatusQueued || string(requeued.Payload) != `{"n":3}` {
 		t.Errorf("requeued delivery: status %q payload %s", requeued.Status, requeued.Payload)
+	}
+	nowIgnored, err := store.GetDelivery(ctx, db, "old-failed-now-ignored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nowIgnored.Status != store.StatusIgnored {
+		t.Errorf("a failed delivery redelivered as ignored: status %q", nowIgnored.Status)
 	}
 }
 
