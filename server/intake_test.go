@@ -288,7 +288,10 @@ func TestInstallationLifecycle(t *testing.T) {
 	}
 }
 
-func TestDatabaseUnavailableAnswers503AndLosesNothing(t *testing.T) {
+// newHarnessBehindProxy is a harness whose Postgres connections go through
+// a proxy the test can cut or silence.
+func newHarnessBehindProxy(t *testing.T) (*harness, *tcpProxy) {
+	t.Helper()
 	_, dbURL := testdb.New(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -296,7 +299,11 @@ func TestDatabaseUnavailableAnswers503AndLosesNothing(t *testing.T) {
 	}
 	proxy := newTCPProxy(t, u.Host)
 	u.Host = proxy.addr
-	h := newHarnessOn(t, u.String())
+	return newHarnessOn(t, u.String()), proxy
+}
+
+func TestDatabaseUnavailableAnswers503AndLosesNothing(t *testing.T) {
+	h, proxy := newHarnessBehindProxy(t)
 	body := fixture(t, "installation_created.json")
 
 	proxy.cut()
@@ -326,14 +333,7 @@ func TestDatabaseUnavailableAnswers503AndLosesNothing(t *testing.T) {
 // a batch that times out is answered 503 as a whole, not retried delivery by
 // delivery.
 func TestHangingDatabaseAnswers503WithinGitHubsBudget(t *testing.T) {
-	_, dbURL := testdb.New(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.addr
-	h := newHarnessOn(t, u.String())
+	h, proxy := newHarnessBehindProxy(t)
 	proxy.hang()
 
 	start := time.Now()

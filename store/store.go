@@ -43,12 +43,6 @@ func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error
 	return pool, nil
 }
 
-// InTx runs fn in a transaction on pool, committing when fn returns nil and
-// rolling back otherwise.
-func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, fn)
-}
-
 // redactURLError keeps a malformed database URL (which may hold a password)
 // out of the error text: pgx's parse errors quote the whole string.
 func redactURLError(err error) error {

@@ -104,9 +104,6 @@ func New(t testing.TB) (*pgxpool.Pool, string) {
 	return pool, dbURL
 }
 
-// ServerURL is the URL of the Postgres server tests use (its default database).
-func ServerURL() string { return serverURL() }
-
 func createTemplate(ctx context.Context) (string, error) {
 	name := "osprey_tmpl_" + randomSuffix()
 	if err := admin(ctx, func(conn *pgx.Conn) error {
