@@ -60,3 +60,52 @@ func RepairPeriodicJob() *river.PeriodicJob {
 		func() (river.JobArgs, *river.InsertOpts) { return RepairArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true})
 }
+
+// PruneInterval is how often the leader deletes deliveries past retention.
+const PruneInterval = time.Hour
+
+// pruneBatch is how many rows one DELETE removes, so that no statement holds
+// locks or builds WAL for long.
+const pruneBatch = 5000
+
+// PruneArgs is the periodic job that deletes old deliveries.
+type PruneArgs struct{}
+
+// Kind names the job in River's tables.
+func (PruneArgs) Kind() string { return "prune_deliveries" }
+
+// InsertOpts puts the job on the maintenance queue.
+func (PruneArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueMaintenance} }
+
+// PruneWorker runs PruneArgs.
+type PruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	db        *pgxpool.Pool
+	retention time.Duration
+	logger    zerolog.Logger
+}
+
+// NewPruneWorker returns the worker that deletes processed and ignored
+// deliveries received more than retention ago.
+func NewPruneWorker(db *pgxpool.Pool, retention time.Duration, logger zerolog.Logger) *PruneWorker {
+	return &PruneWorker{db: db, retention: retention, logger: logger}
+}
+
+// Work deletes what is past retention and logs how much.
+func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
+	n, err := store.PruneDeliveries(ctx, w.db, time.Now().Add(-w.retention), pruneBatch)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.logger.Info().Int64("deleted", n).Dur("retention", w.retention).Msg("Pruned old deliveries")
+	}
+	return nil
+}
+
+// PrunePeriodicJob schedules PruneArgs every PruneInterval (on the leader).
+func PrunePeriodicJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(PruneInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}

@@ -35,6 +35,7 @@ const (
 	DefaultMaxAttempts     = 10
 	DefaultHandlerTimeout  = time.Minute
 	DefaultRescueAfter     = 5 * time.Minute
+	DefaultRetention       = 30 * 24 * time.Hour
 	DefaultShutdownTimeout = 30 * time.Second
 )
 
@@ -69,6 +70,7 @@ type Config struct {
 		MaxAttempts    int           `yaml:"max_attempts"`
 		HandlerTimeout time.Duration `yaml:"handler_timeout"`
 		RescueAfter    time.Duration `yaml:"rescue_after"`
+		Retention      time.Duration `yaml:"retention"`
 	} `yaml:"deliveries"`
 
 	Setup struct {
@@ -121,6 +123,7 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_DELIVERY_MAX_ATTEMPTS", key: "deliveries.max_attempts", target: &c.Deliveries.MaxAttempts},
 		{env: "OSPREY_HANDLER_TIMEOUT", key: "deliveries.handler_timeout", target: &c.Deliveries.HandlerTimeout},
 		{env: "OSPREY_RESCUE_AFTER", key: "deliveries.rescue_after", target: &c.Deliveries.RescueAfter},
+		{env: "OSPREY_DELIVERY_RETENTION", key: "deliveries.retention", target: &c.Deliveries.Retention},
 		{env: "OSPREY_SETUP_ORG", key: "setup.org", target: &c.Setup.Org},
 	}
 }
@@ -144,6 +147,7 @@ func DefaultConfig() Config {
 	c.Deliveries.MaxAttempts = DefaultMaxAttempts
 	c.Deliveries.HandlerTimeout = DefaultHandlerTimeout
 	c.Deliveries.RescueAfter = DefaultRescueAfter
+	c.Deliveries.Retention = DefaultRetention
 	return c
 }
 
@@ -344,6 +348,9 @@ func (c *Config) Validate() error {
 	if minimum := c.Deliveries.HandlerTimeout + inbox.WorkerGrace; c.Deliveries.RescueAfter <= minimum {
 		bad("deliveries.rescue_after", "OSPREY_RESCUE_AFTER", "must exceed handler_timeout by more than %s (%s is not more than %s)",
 			inbox.WorkerGrace, c.Deliveries.RescueAfter, minimum)
+	}
+	if c.Deliveries.Retention < 0 || (c.Deliveries.Retention > 0 && c.Deliveries.Retention < time.Hour) {
+		bad("deliveries.retention", "OSPREY_DELIVERY_RETENTION", "must be 0 (keep everything) or at least 1h, not %s", c.Deliveries.Retention)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "OSPREY_SHUTDOWN_TIMEOUT", "must be positive")

@@ -415,3 +415,37 @@ func writeConfig(t *testing.T, content string) string {
 	}
 	return path
 }
+
+// The leader's housekeeping jobs run on start: an old processed delivery is
+// pruned and a delivery whose job was lost is marked failed.
+func TestLeaderPrunesAndRepairsDeliveries(t *testing.T) {
+	db, dbURL := testdb.New(t)
+	ctx := context.Background()
+	for _, stmt := range []string{
+		`INSERT INTO deliveries (guid, event, status, received_at, payload) VALUES ('ancient', 'ping', 'processed', now() - interval '40 days', '{}')`,
+		`INSERT INTO deliveries (guid, event, status, received_at, payload) VALUES ('ancient-failed', 'ping', 'failed', now() - interval '40 days', '{}')`,
+		`INSERT INTO deliveries (guid, event, status, payload) VALUES ('orphan', 'ping', 'queued', '{}')`,
+		`INSERT INTO river_job (kind, args, max_attempts, queue, state, finalized_at)
+			VALUES ('process_delivery', '{"guid":"orphan"}', 3, 'webhooks', 'discarded', now())`,
+	} {
+		if _, err := db.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHarnessOn(t, dbURL)
+	h.waitFor("orphan", store.StatusFailed, 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := store.GetDelivery(ctx, h.db, "ancient")
+		if errors.Is(err, store.ErrDeliveryNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the 40-day-old processed delivery was not pruned (err %v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := store.GetDelivery(ctx, h.db, "ancient-failed"); err != nil {
+		t.Errorf("a failed delivery was pruned: %v", err)
+	}
+}

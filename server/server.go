@@ -113,12 +113,17 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	workers := river.NewWorkers()
 	river.AddWorker(workers, inbox.NewProcessDeliveryWorker(s.processor))
 	river.AddWorker(workers, inbox.NewRepairWorker(pool, logger))
+	periodic := []*river.PeriodicJob{inbox.RepairPeriodicJob()}
+	if cfg.Deliveries.Retention > 0 {
+		river.AddWorker(workers, inbox.NewPruneWorker(pool, cfg.Deliveries.Retention, logger))
+		periodic = append(periodic, inbox.PrunePeriodicJob())
+	}
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			inbox.QueueWebhooks:    {MaxWorkers: cfg.Deliveries.Workers},
 			inbox.QueueMaintenance: {MaxWorkers: 1},
 		},
-		PeriodicJobs:         []*river.PeriodicJob{inbox.RepairPeriodicJob()},
+		PeriodicJobs:         periodic,
 		FetchCooldown:        fetchCooldown,
 		Workers:              workers,
 		MaxAttempts:          cfg.Deliveries.MaxAttempts,

@@ -47,3 +47,25 @@ func FailOrphanedDeliveries(ctx context.Context, q Querier, window time.Duration
 	}
 	return guids, nil
 }
+
+// PruneDeliveries deletes deliveries received before cutoff that are done
+// with (processed or ignored), at most batch rows at a time, and returns how
+// many it deleted. Failed deliveries are kept for an operator to look at.
+// Rows are found through the received_at index.
+func PruneDeliveries(ctx context.Context, q Querier, cutoff time.Time, batch int) (int64, error) {
+	var total int64
+	for {
+		tag, err := q.Exec(ctx, `
+			DELETE FROM deliveries WHERE guid IN (
+				SELECT guid FROM deliveries
+				WHERE received_at < $1 AND status IN ('processed', 'ignored')
+				ORDER BY received_at LIMIT $2)`, cutoff, batch)
+		if err != nil {
+			return total, fmt.Errorf("pruning deliveries: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+	}
+}

@@ -69,3 +69,40 @@ func TestFailOrphanedDeliveries(t *testing.T) {
 		t.Errorf("second run failed %v (err %v), want nothing", again, err)
 	}
 }
+
+func TestPruneDeliveries(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	for _, d := range []struct {
+		guid, status string
+		age          time.Time
+	}{
+		{"old-processed-1", store.StatusProcessed, old},
+		{"old-processed-2", store.StatusProcessed, old},
+		{"old-processed-3", store.StatusProcessed, old},
+		{"old-ignored", store.StatusIgnored, old},
+		{"old-failed", store.StatusFailed, old},
+		{"old-queued", store.StatusQueued, old},
+		{"recent-processed", store.StatusProcessed, time.Now()},
+	} {
+		record(t, ctx, db, store.Delivery{GUID: d.guid, Event: "ping", Payload: []byte(`{}`)})
+		if _, err := db.Exec(ctx, `UPDATE deliveries SET status = $2, received_at = $3 WHERE guid = $1`, d.guid, d.status, d.age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := store.PruneDeliveries(ctx, db, time.Now().Add(-30*24*time.Hour), 2) // several rounds of 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("pruned %d, want 4", n)
+	}
+	counts, err := store.CountDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[store.StatusFailed] != 1 || counts[store.StatusQueued] != 1 || counts[store.StatusProcessed] != 1 || counts[store.StatusIgnored] != 0 {
+		t.Errorf("left %v: want the failed, the queued and the recent one", counts)
+	}
+}
