@@ -112,18 +112,13 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, inbox.NewProcessDeliveryWorker(s.processor))
-	river.AddWorker(workers, inbox.NewRepairWorker(pool, logger))
-	periodic := []*river.PeriodicJob{inbox.RepairPeriodicJob()}
-	if cfg.Deliveries.Retention > 0 {
-		river.AddWorker(workers, inbox.NewPruneWorker(pool, cfg.Deliveries.Retention, logger))
-		periodic = append(periodic, inbox.PrunePeriodicJob())
-	}
+	river.AddWorker(workers, inbox.NewMaintenanceWorker(pool, cfg.Deliveries.Retention, logger))
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			inbox.QueueWebhooks:    {MaxWorkers: cfg.Deliveries.Workers},
 			inbox.QueueMaintenance: {MaxWorkers: 1},
 		},
-		PeriodicJobs:         periodic,
+		PeriodicJobs:         []*river.PeriodicJob{inbox.MaintenancePeriodicJob()},
 		FetchCooldown:        fetchCooldown,
 		Workers:              workers,
 		MaxAttempts:          cfg.Deliveries.MaxAttempts,
