@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/osprey-bot/osprey/inbox"
+	"github.com/osprey-bot/osprey/store"
 )
 
 // Base holds what every handler needs; each handler struct embeds it.
@@ -25,6 +27,21 @@ type Base struct {
 	Clients githubapp.ClientCreator
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
+	// FollowUps queues the jobs other parts of osprey run after a delivery.
+	// Nil queues none.
+	FollowUps FollowUps
+}
+
+// FollowUps is the seam between replication and the work that follows it:
+// handlers call it inside the delivery's transaction, so a follow-up job is
+// queued exactly when the replicated rows commit. The backfill (pull request
+// files) and the triage (reconciling a pull request) implement it with River
+// InsertTx.
+type FollowUps interface {
+	// PullRequestChanged is called for every pull_request delivery.
+	// filesChanged says the pull request was opened, reopened or got new
+	// commits, so the list of its files must be read again.
+	PullRequestChanged(ctx context.Context, tx pgx.Tx, pr store.PullRequestRef, headSHA string, filesChanged bool) error
 }
 
 // All returns every handler osprey registers, sharing base.
@@ -36,6 +53,19 @@ func All(base Base) []githubapp.EventHandler {
 		&Installation{Base: base},
 		&InstallationRepositories{Base: base},
 		&Ping{Base: base},
+		&PullRequest{Base: base},
+		&PullRequestReview{Base: base},
+		&PullRequestReviewComment{Base: base},
+		&PullRequestReviewThread{Base: base},
+		&Issues{Base: base},
+		&IssueComment{Base: base},
+		&Label{Base: base},
+		&Milestone{Base: base},
+		&Repository{Base: base},
+		&Member{Base: base},
+		&Membership{Base: base},
+		&Organization{Base: base},
+		&Push{Base: base},
 	}
 }
 
@@ -46,6 +76,43 @@ func parse(eventType string, payload []byte, into any) error {
 		return inbox.Permanent(fmt.Errorf("failed to parse %s event payload: %w", eventType, err))
 	}
 	return nil
+}
+
+// replicate writes what fill queues on a Replicator, then runs then (the
+// follow-up jobs, when there are any), all in one transaction.
+func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then ...func(pgx.Tx) error) error {
+	r := store.NewReplicator(store.ViaWebhook, b.Now())
+	fill(r)
+	return b.inTx(ctx, func(tx pgx.Tx) error {
+		if err := r.Send(ctx, tx); err != nil {
+			return err
+		}
+		for _, fn := range then {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// replicateContext replicates the objects most payloads carry besides their
+// subject: who sent it, the repository and the organisation.
+func replicateContext(r *store.Replicator, sender *github.User, repo *github.Repository, org *github.Organization) {
+	if org != nil {
+		r.Organization(org)
+	}
+	if repo != nil {
+		r.Repository(repo)
+	}
+	if sender != nil {
+		r.Account(sender)
+	}
+}
+
+// missing is the permanent error for a payload that lacks its subject.
+func missing(event, what string) error {
+	return inbox.Permanent(fmt.Errorf("%s event has no %s", event, what))
 }
 
 // inTx runs fn in one transaction: all writes of a delivery commit together.

@@ -64,8 +64,8 @@ func UpsertInstallation(ctx context.Context, tx pgx.Tx, inst *github.Installatio
 			last_replicated_via_api_at = coalesce(EXCLUDED.last_replicated_via_api_at, i.last_replicated_via_api_at)
 		WHERE i.updated_at IS NULL OR EXCLUDED.updated_at IS NULL OR i.updated_at <= EXCLUDED.updated_at`,
 		inst.GetID(), inst.GetAppID(), account.GetID(), account.GetLogin(), account.GetType(), inst.GetTargetType(),
-		inst.GetRepositorySelection(), permissions, inst.Events, timestampOrNil(inst.CreatedAt),
-		timestampOrNil(inst.UpdatedAt), timestampOrNil(inst.SuspendedAt), inst.GetSuspendedBy().GetLogin(), data,
+		inst.GetRepositorySelection(), permissions, inst.Events, ts(inst.CreatedAt),
+		ts(inst.UpdatedAt), ts(inst.SuspendedAt), inst.GetSuspendedBy().GetLogin(), data,
 		via == ViaWebhook, at)
 	if err != nil {
 		return fmt.Errorf("replicating installation %d: %w", inst.GetID(), err)
@@ -150,12 +150,4 @@ func GetInstallation(ctx context.Context, q Querier, id int64) (Installation, er
 		return inst, fmt.Errorf("reading installation %d: %w", id, err)
 	}
 	return inst, nil
-}
-
-func timestampOrNil(ts *github.Timestamp) *time.Time {
-	if ts == nil || ts.IsZero() {
-		return nil
-	}
-	t := ts.Time
-	return &t
 }
