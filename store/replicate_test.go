@@ -207,7 +207,7 @@ func TestReplicate(t *testing.T) {
 			},
 		},
 		{
-			name: "a simple pull request from a review event keeps the full one's counts",
+			name:  "a simple pull request from a review event keeps the full one's counts",
 			steps: []step{pr("pull_request_synchronize.json"), review("pull_request_review_submitted.json")},
 			checks: []check{{`SELECT format('%s|%s|%s|%s', commits IS NOT NULL, additions IS NOT NULL, data ? 'mergeable_state', updated_at)
 				FROM pull_requests`, "t|t|t|2026-11-20 10:40:00+00"}},
@@ -286,8 +286,8 @@ func TestReplicate(t *testing.T) {
 				"gizmos|acme/gizmos|2026-11-22 08:00:00+00"}},
 		},
 		{
-			name:  "a rename that arrives before an older copy of the repository",
-			steps: []step{repository("repository_renamed.json"), pr("pull_request_closed_merged.json")},
+			name:   "a rename that arrives before an older copy of the repository",
+			steps:  []step{repository("repository_renamed.json"), pr("pull_request_closed_merged.json")},
 			checks: []check{{`SELECT full_name FROM repositories WHERE id = 2001`, "acme/gizmos"}},
 		},
 		{
@@ -397,13 +397,21 @@ func TestReplicateStampsTheSource(t *testing.T) {
 	runChecks(t, db, []check{{`SELECT format('%s|%s', last_replicated_via_api_at < last_replicated_via_webhook_at, last_replicated_at = last_replicated_via_webhook_at) FROM pull_requests`, "t|t"}})
 }
 
+func TestReplicateBodyWithNUL(t *testing.T) {
+	db, _ := testdb.New(t)
+	replicate(t, db, store.ViaWebhook, func(r *store.Replicator) {
+		r.IssueComment(store.IssueRef{RepositoryID: 1, Number: 2}, &github.IssueComment{ID: github.Int64(3), Body: github.String("a\x00b")})
+	})
+	runChecks(t, db, []check{{`SELECT data->>'body' FROM issue_comments`, "a\uFFFDb"}})
+}
+
 func TestReplicatorErrorNamesTheObject(t *testing.T) {
 	db, _ := testdb.New(t)
 	ctx := context.Background()
 	r := store.NewReplicator(store.ViaWebhook, at)
 	r.Account(&github.User{ID: github.Int64(1), Login: github.String("ok")})
-	// A review comment line beyond integer range makes Postgres refuse the row.
-	r.PullRequestReviewComment(store.PullRequestRef{Number: 7}, &github.PullRequestComment{ID: github.Int64(99), Line: github.Int(1 << 40)})
+	// Postgres refuses a NUL byte in text.
+	r.PullRequestReviewComment(store.PullRequestRef{Number: 7}, &github.PullRequestComment{ID: github.Int64(99), Path: github.String("a\x00b")})
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return r.Send(ctx, tx) })
 	if err == nil || !strings.Contains(err.Error(), "replicating review comment 99 on pull request #7") {
 		t.Fatalf("err = %v, want it to name review comment 99", err)

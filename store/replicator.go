@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -65,13 +67,17 @@ func (r *Replicator) Send(ctx context.Context, tx pgx.Tx) error {
 	r.batch = pgx.Batch{}
 	r.what = nil
 	clear(r.queued)
-	if err != nil {
-		if done < len(what) {
-			return fmt.Errorf("%s: %w", what[done], err)
-		}
-		return fmt.Errorf("replicating: %w", err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Postgres answered each statement in order, so the first one without
+	// an answer is the one it refused. Any other error (encoding a value,
+	// the connection) belongs to the batch as a whole.
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && done < len(what) {
+		return fmt.Errorf("%s: %w", what[done], err)
+	}
+	return fmt.Errorf("replicating %d objects: %w", len(what), err)
 }
 
 // queue adds one statement; what says what it does, for errors.
@@ -103,7 +109,7 @@ func (r *Replicator) firstSight(table string, id int64, updated *github.Timestam
 // null (or empty) in this object, so that they are removed from the stored
 // data rather than kept from an older version.
 func (r *Replicator) upsert(t *table, what string, obj any, nulls []string, values ...any) {
-	data := jsonOf(obj)
+	data := withoutNUL(jsonOf(obj))
 	if nulls == nil {
 		nulls = []string{}
 	}
@@ -256,4 +262,13 @@ func jsonOf(v any) []byte {
 		return []byte(fmt.Sprintf(`{"osprey_encoding_error": %q}`, err.Error()))
 	}
 	return b
+}
+
+// withoutNUL replaces the escaped NUL characters in a JSON text, which jsonb
+// refuses (a comment body may hold one), with U+FFFD.
+func withoutNUL(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`\u0000`)) {
+		return data
+	}
+	return bytes.ReplaceAll(data, []byte(`\u0000`), []byte(`\ufffd`))
 }
