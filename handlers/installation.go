@@ -40,6 +40,12 @@ func (h *Installation) Handle(ctx context.Context, eventType, deliveryID string,
 		if err := store.UpsertInstallation(ctx, tx, inst, store.ViaWebhook, now); err != nil {
 			return err
 		}
+		accounts := store.NewReplicator(store.ViaWebhook, now)
+		accounts.Account(inst.Account)
+		accounts.Account(event.Sender)
+		if err := accounts.Send(ctx, tx); err != nil {
+			return err
+		}
 		switch event.GetAction() {
 		case "created":
 			return store.AddInstallationRepositories(ctx, tx, inst.GetID(), event.Repositories, now)

@@ -40,6 +40,12 @@ func (h *InstallationRepositories) Handle(ctx context.Context, eventType, delive
 		if err := store.UpsertInstallation(ctx, tx, inst, store.ViaWebhook, now); err != nil {
 			return err
 		}
+		accounts := store.NewReplicator(store.ViaWebhook, now)
+		accounts.Account(inst.Account)
+		accounts.Account(event.Sender)
+		if err := accounts.Send(ctx, tx); err != nil {
+			return err
+		}
 		if err := store.AddInstallationRepositories(ctx, tx, inst.GetID(), event.RepositoriesAdded, now); err != nil {
 			return err
 		}

@@ -39,6 +39,10 @@ func TestSignedDeliveryIsStoredAndProcessed(t *testing.T) {
 	if inst.AccountLogin != "acme" || !slices.Equal(inst.Repositories, want) {
 		t.Errorf("installation = %+v, want account acme and repositories %v", inst, want)
 	}
+	var accounts string
+	if err := h.db.QueryRow(context.Background(), `SELECT string_agg(login, ',' ORDER BY id) FROM accounts`).Scan(&accounts); err != nil || accounts != "alice,acme" {
+		t.Errorf("accounts = %q (err %v), want the installation's account and its sender", accounts, err)
+	}
 	for _, field := range []string{`"github_delivery_id":"guid-created"`, `"github_event_type":"installation"`,
 		`"github_event_action":"created"`, `"github_installation_id":1001`} {
 		if !strings.Contains(h.logs.String(), field) {
@@ -236,7 +240,8 @@ func TestHandlerPanicAndBadPayloadFailTheDeliveryNotTheWorker(t *testing.T) {
 
 func TestEveryEventIsRecordedEvenWithoutAHandler(t *testing.T) {
 	h := newHarness(t)
-	status, answer := h.post("pull_request", "pr", fixture(t, "pull_request_opened.json"), testSecret)
+	// watch (a star) is an event osprey has no handler for.
+	status, answer := h.post("watch", "pr", fixture(t, "pull_request_opened.json"), testSecret)
 	if status != http.StatusOK || !strings.Contains(answer, `"outcome":"ignored"`) {
 		t.Fatalf("delivery of an event with no handler: %d %s", status, answer)
 	}

@@ -239,7 +239,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 		t.Errorf("ready: %d %q", status, body)
 	}
 	h.send("ping", "m1", fixture(t, "ping.json"))
-	h.send("pull_request", "m2", fixture(t, "pull_request_opened.json"))
+	h.send("watch", "m2", fixture(t, "pull_request_opened.json"))
 	h.post("ping", "m3", fixture(t, "ping.json"), "wrong")
 	h.waitFor("m1", store.StatusProcessed, 10*time.Second)
 	status, metrics := get("/api/metrics")
@@ -248,7 +248,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		`osprey_webhook_deliveries_total{event="ping",outcome="received"} 1`,
-		`osprey_webhook_deliveries_total{event="pull_request",outcome="ignored"} 1`,
+		`osprey_webhook_deliveries_total{event="watch",outcome="ignored"} 1`,
 		`osprey_webhook_deliveries_total{event="(unverified)",outcome="bad_signature"} 1`,
 		`osprey_delivery_processing_seconds_count{event="ping",status="processed"} 1`,
 		`osprey_webhook_ack_seconds_count 2`,

@@ -417,3 +417,43 @@ func TestReplicatorErrorNamesTheObject(t *testing.T) {
 		t.Fatalf("err = %v, want it to name review comment 99", err)
 	}
 }
+
+func TestViews(t *testing.T) {
+	db, _ := testdb.New(t)
+	opened := load[github.PullRequestEvent](t, "pull_request_opened.json")
+	bot := load[github.PullRequestEvent](t, "pull_request_opened_bot.json")
+	reviewed := load[github.PullRequestReviewEvent](t, "pull_request_review_submitted.json")
+	commented := load[github.IssueCommentEvent](t, "issue_comment_created_pr.json")
+	ref := store.PullRequestRef{RepositoryID: 2001, Number: 1234, ID: 1800000001}
+	on := store.IssueRef{RepositoryID: 2001, Number: 1234, IsPullRequest: true}
+	at := func(s string) *github.Timestamp {
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &github.Timestamp{Time: ts}
+	}
+	replicate(t, db, store.ViaWebhook,
+		func(r *store.Replicator) { r.PullRequest(opened.PullRequest); r.PullRequest(bot.PullRequest) },
+		func(r *store.Replicator) {
+			// Neither the author's own comment nor a bot's is a response.
+			r.IssueComment(on, &github.IssueComment{ID: github.Int64(1), User: opened.PullRequest.User,
+				CreatedAt: at("2026-11-20T10:01:00Z"), UpdatedAt: at("2026-11-20T10:01:00Z")})
+			r.IssueComment(on, &github.IssueComment{ID: github.Int64(2), User: bot.PullRequest.User,
+				CreatedAt: at("2026-11-20T10:02:00Z"), UpdatedAt: at("2026-11-20T10:02:00Z")})
+		},
+		func(r *store.Replicator) { r.PullRequestReview(ref, reviewed.Review) },
+		func(r *store.Replicator) { r.IssueComment(on, commented.Comment) },
+	)
+	runChecks(t, db, []check{
+		{`SELECT string_agg(format('%s#%s:%s:%s:%s:%s', repository, number, author, author_type, draft, labels), ',' ORDER BY number)
+			FROM open_pull_requests`,
+			"acme/widgets#1234:bob-contrib:User:f:{\"needs triage\"},acme/widgets#1236:renovate[bot]:Bot:f:{}"},
+		{`SELECT string_agg(format('%s:%s:%s:%s', number, coalesce(first_responder, '-'), coalesce(first_response_kind, '-'),
+			coalesce(time_to_first_response::text, '-')), ',' ORDER BY number) FROM pull_request_first_response`,
+			"1234:carol-review:review:00:40:00,1236:-:-:-"},
+	})
+	merged := load[github.PullRequestEvent](t, "pull_request_closed_merged.json")
+	replicate(t, db, store.ViaWebhook, func(r *store.Replicator) { r.PullRequest(merged.PullRequest) })
+	runChecks(t, db, []check{{`SELECT string_agg(number::text, ',') FROM open_pull_requests`, "1236"}})
+}
