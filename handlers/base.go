@@ -82,6 +82,9 @@ func parse(eventType string, payload []byte, into any) error {
 // follow-up jobs, when there are any), all in one transaction.
 func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then ...func(pgx.Tx) error) error {
 	r := store.NewReplicator(store.ViaWebhook, b.Now())
+	// The processor records the delivery's outcome with a synchronous
+	// commit right after this transaction, which makes it durable too.
+	r.CommitAsync()
 	fill(r)
 	return b.inTx(ctx, func(tx pgx.Tx) error {
 		if err := r.Send(ctx, tx); err != nil {

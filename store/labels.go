@@ -6,9 +6,9 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-var labelsTable = newTable("labels", []string{"id"}, false,
+var labelsTable = sharedTable(3, newTable("labels", []string{"id"}, false,
 	col("repository_id", keep), col("name", keep), col("color", keep), col("description", replace),
-	col("is_default", keep), col("created_at", keep), col("updated_at", keep))
+	col("is_default", keep), col("created_at", keep), col("updated_at", keep)))
 
 var milestonesTable = newTable("milestones", []string{"id"}, true,
 	col("repository_id", keep), col("number", keep), col("title", keep), col("state", keep),
@@ -31,7 +31,7 @@ func (r *Replicator) Label(repoID int64, l *github.Label) {
 // request, as GitHub does.
 func (r *Replicator) DeleteLabel(id int64) {
 	r.markDeleted(labelsTable, fmt.Sprintf("marking label %d deleted", id), id)
-	r.queue(fmt.Sprintf("removing deleted label %d from issues", id), `DELETE FROM issue_labels WHERE label_id = $1`, id)
+	r.queueOn(labelsTable, id, fmt.Sprintf("removing deleted label %d from issues", id), `DELETE FROM issue_labels WHERE label_id = $1`, id)
 }
 
 // Milestone replicates a milestone of the repository repoID and its creator.
@@ -88,10 +88,12 @@ const issueLabelsSQL = `WITH fresh AS (
 func (r *Replicator) issueLabels(repoID int64, number int, updated *github.Timestamp, labels []*github.Label) {
 	ids := make([]int64, 0, len(labels))
 	names := make([]string, 0, len(labels))
+	seen := make(map[int64]bool, len(labels))
 	for _, l := range labels {
-		if l.GetID() == 0 {
+		if l.GetID() == 0 || seen[l.GetID()] {
 			continue
 		}
+		seen[l.GetID()] = true
 		r.Label(repoID, l)
 		ids = append(ids, l.GetID())
 		names = append(names, l.GetName())

@@ -192,6 +192,15 @@ func TestReplicate(t *testing.T) {
 			checks: []check{{prLabels, "bug"}},
 		},
 		{
+			name: "a label listed twice is one row",
+			steps: []step{func(r *store.Replicator) {
+				e := load[github.PullRequestEvent](t, "pull_request_labeled.json")
+				e.PullRequest.Labels = append(e.PullRequest.Labels, e.PullRequest.Labels...)
+				r.PullRequest(e.PullRequest)
+			}},
+			checks: []check{{prLabels, "bug"}},
+		},
+		{
 			name:   "an unlabeled that arrives before its labeled leaves the label off",
 			steps:  []step{pr("pull_request_unlabeled.json"), pr("pull_request_labeled.json")},
 			checks: []check{{prLabels, "-"}},
@@ -456,4 +465,44 @@ func TestViews(t *testing.T) {
 	merged := load[github.PullRequestEvent](t, "pull_request_closed_merged.json")
 	replicate(t, db, store.ViaWebhook, func(r *store.Replicator) { r.PullRequest(merged.PullRequest) })
 	runChecks(t, db, []check{{`SELECT string_agg(number::text, ',') FROM open_pull_requests`, "1236"}})
+}
+
+// A shared row (an account every delivery carries) is not rewritten by an
+// unchanged copy within a minute of its last stamp; a change, or the same
+// copy later, is written.
+func TestSharedRowsSkipUnchangedCopies(t *testing.T) {
+	db, _ := testdb.New(t)
+	ctx := context.Background()
+	org := &github.User{ID: github.Int64(5001), Login: github.String("acme"), Type: github.String("Organization")}
+	write := func(u *github.User, when time.Time) {
+		r := store.NewReplicator(store.ViaWebhook, when)
+		r.Account(u)
+		if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return r.Send(ctx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stamp := func() (time.Time, uint32) {
+		var at time.Time
+		var xmin uint32
+		if err := db.QueryRow(ctx, `SELECT last_replicated_via_webhook_at, xmin::text::bigint FROM accounts WHERE id = 5001`).Scan(&at, &xmin); err != nil {
+			t.Fatal(err)
+		}
+		return at, xmin
+	}
+	write(org, at)
+	first, firstVersion := stamp()
+	write(org, at.Add(30*time.Second))
+	if got, version := stamp(); !got.Equal(first) || version != firstVersion {
+		t.Errorf("an unchanged copy 30s later rewrote the row: stamp %v (was %v)", got, first)
+	}
+	renamed := *org
+	renamed.Login = github.String("acme-corp")
+	write(&renamed, at.Add(40*time.Second))
+	if got, _ := stamp(); !got.Equal(at.Add(40 * time.Second)) {
+		t.Errorf("a changed copy was not written: stamp %v", got)
+	}
+	write(&renamed, at.Add(3*time.Minute))
+	if got, _ := stamp(); !got.Equal(at.Add(3 * time.Minute)) {
+		t.Errorf("an unchanged copy 3 minutes later did not refresh the stamp: %v", got)
+	}
 }

@@ -2,10 +2,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,16 +27,30 @@ import (
 // GitHub updated_at is older than the stored one is skipped (equal times
 // apply), a column that a partial object lacks keeps its stored value, and
 // data merges the new object over the stored one key by key.
+//
+// Rows that many deliveries write at once (the organisation's account, a
+// busy repository, its labels) are written last, in one global order (table,
+// then id): a transaction then holds their locks only for the moment before
+// it commits, and two transactions never wait on each other in a cycle.
 type Replicator struct {
-	via   Source
-	at    time.Time
-	batch pgx.Batch
-	// what describes each queued statement, for error messages.
-	what []string
+	via    Source
+	at     time.Time
+	async  bool
+	own    []statement // this delivery's own objects, in the order queued
+	shared []statement // rows of shared tables, sorted before sending
 	// queued remembers the objects already queued (kind and id) with their
 	// updated_at, so an object nested several times in one payload (the
 	// sender who is also the author) is written once.
 	queued map[queuedKey]time.Time
+}
+
+// statement is one queued write; rank and id order the shared ones.
+type statement struct {
+	sql  string
+	args []any
+	what string // what it does, for errors
+	rank int
+	id   int64
 }
 
 type queuedKey struct {
@@ -48,24 +64,45 @@ func NewReplicator(via Source, at time.Time) *Replicator {
 	return &Replicator{via: via, at: at, queued: map[queuedKey]time.Time{}}
 }
 
-// Len is the number of statements queued.
-func (r *Replicator) Len() int { return r.batch.Len() }
+// CommitAsync makes the transaction Send runs in commit without waiting for
+// its WAL to reach disk (synchronous_commit off for that transaction only).
+// Use it only when a later synchronous commit records that the work is done
+// (the delivery's outcome, a job's completion): Postgres flushes WAL in
+// order, so that later commit makes this one durable too, and a crash before
+// it leaves the work to be done again rather than lost.
+func (r *Replicator) CommitAsync() { r.async = true }
 
-// Send runs the queued statements in tx, in the order they were queued, and
-// empties the Replicator. The first failing statement's error names the
-// object it was writing.
+// Len is the number of statements queued.
+func (r *Replicator) Len() int { return len(r.own) + len(r.shared) }
+
+// Send runs the queued statements in tx, the delivery's own objects first
+// and the shared rows last, and empties the Replicator. The first failing
+// statement's error names the object it was writing.
 func (r *Replicator) Send(ctx context.Context, tx pgx.Tx) error {
-	if r.batch.Len() == 0 {
+	if r.Len() == 0 {
 		return nil
 	}
+	slices.SortStableFunc(r.shared, func(a, b statement) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id))
+	})
+	var batch pgx.Batch
+	var what []string
 	done := 0
-	for _, qq := range r.batch.QueuedQueries {
+	if r.async {
+		batch.Queue(`SET LOCAL synchronous_commit = off`)
+		what = append(what, "setting asynchronous commit")
+	}
+	for _, list := range [][]statement{r.own, r.shared} {
+		for _, st := range list {
+			batch.Queue(st.sql, st.args...)
+			what = append(what, st.what)
+		}
+	}
+	for _, qq := range batch.QueuedQueries {
 		qq.Exec(func(pgconn.CommandTag) error { done++; return nil })
 	}
-	err := tx.SendBatch(ctx, &r.batch).Close()
-	what := r.what
-	r.batch = pgx.Batch{}
-	r.what = nil
+	err := tx.SendBatch(ctx, &batch).Close()
+	r.own, r.shared = r.own[:0], r.shared[:0]
 	clear(r.queued)
 	if err == nil {
 		return nil
@@ -80,10 +117,19 @@ func (r *Replicator) Send(ctx context.Context, tx pgx.Tx) error {
 	return fmt.Errorf("replicating %d objects: %w", len(what), err)
 }
 
-// queue adds one statement; what says what it does, for errors.
+// queue adds a statement about this delivery's own objects.
 func (r *Replicator) queue(what string, sql string, args ...any) {
-	r.batch.Queue(sql, args...)
-	r.what = append(r.what, what)
+	r.own = append(r.own, statement{sql: sql, args: args, what: what})
+}
+
+// queueOn adds a statement on the row id of t: to the shared rows when t is
+// a shared table, else like queue.
+func (r *Replicator) queueOn(t *table, id int64, what string, sql string, args ...any) {
+	if t.sharedRank == 0 {
+		r.queue(what, sql, args...)
+		return
+	}
+	r.shared = append(r.shared, statement{sql: sql, args: args, what: what, rank: t.sharedRank, id: id})
 }
 
 // firstSight reports whether the object (table, id) with the given
@@ -116,13 +162,20 @@ func (r *Replicator) upsert(t *table, what string, obj any, nulls []string, valu
 	args := make([]any, 0, len(values)+4)
 	args = append(args, values...)
 	args = append(args, data, nulls, r.via == ViaWebhook, r.at)
-	r.queue(what, t.upsertSQL, args...)
+	r.queueOn(t, keyID(values[0]), what, t.upsertSQL, args...)
+}
+
+// keyID is the first key value of a row when it is a GitHub id, for ordering
+// shared rows.
+func keyID(v any) int64 {
+	id, _ := v.(int64)
+	return id
 }
 
 // markDeleted queues setting deleted_at on the row of t with the given key
 // (kept if it was already set).
 func (r *Replicator) markDeleted(t *table, what string, key ...any) {
-	r.queue(what, t.deleteSQL, append(key, r.via == ViaWebhook, r.at)...)
+	r.queueOn(t, keyID(key[0]), what, t.deleteSQL, append(key, r.via == ViaWebhook, r.at)...)
 }
 
 // merge says how an upsert combines a column's stored and new values.
@@ -150,29 +203,52 @@ type column struct {
 // table describes one replicated table: its key, its typed columns and
 // whether GitHub's updated_at orders its objects. The SQL is built once.
 type table struct {
-	name      string
-	key       []string
-	columns   []column
-	ordered   bool
-	upsertSQL string
-	deleteSQL string
+	// sharedRank is non-zero for tables whose rows many deliveries write
+	// (accounts, repositories, labels): their writes go last, ordered by
+	// this rank and then by id.
+	sharedRank int
+	name       string
+	key        []string
+	columns    []column
+	ordered    bool
+	upsertSQL  string
+	deleteSQL  string
 }
 
 func newTable(name string, key []string, ordered bool, columns ...column) *table {
 	t := &table{name: name, key: key, columns: columns, ordered: ordered}
-	names := append([]string{}, key...)
-	for _, c := range columns {
+	t.build()
+	return t
+}
+
+// sharedTable marks t as a table of shared rows, written in rank order, and
+// whose upserts skip objects the row already holds.
+func sharedTable(rank int, t *table) *table {
+	t.sharedRank = rank
+	t.build()
+	return t
+}
+
+// build writes t's SQL. Arguments: the key and column values in order, then
+// data, the null keys, whether the source is a webhook, and the time.
+func (t *table) build() {
+	names := append([]string{}, t.key...)
+	for _, c := range t.columns {
 		names = append(names, c.name)
 	}
 	n := len(names)
 	placeholders := make([]string, n)
+	updatedAt := ""
 	for i := range placeholders {
 		placeholders[i] = fmt.Sprintf("$%d", i+1)
+		if names[i] == "updated_at" {
+			updatedAt = placeholders[i]
+		}
 	}
 	data, nulls, webhook, at := n+1, n+2, n+3, n+4
 
 	var set []string
-	for _, c := range columns {
+	for _, c := range t.columns {
 		var expr string
 		switch c.merge {
 		case keep:
@@ -191,27 +267,50 @@ func newTable(name string, key []string, ordered bool, columns ...column) *table
 		"last_replicated_via_webhook_at = coalesce(EXCLUDED.last_replicated_via_webhook_at, o.last_replicated_via_webhook_at)",
 		"last_replicated_via_api_at = coalesce(EXCLUDED.last_replicated_via_api_at, o.last_replicated_via_api_at)")
 	where := ""
-	if ordered {
+	if t.ordered {
 		where = "\nWHERE o.updated_at IS NULL OR EXCLUDED.updated_at IS NULL OR o.updated_at <= EXCLUDED.updated_at"
 	}
-	t.upsertSQL = fmt.Sprintf(`INSERT INTO %s AS o (%s, data, last_replicated_via_webhook_at, last_replicated_via_api_at)
-VALUES (%s, $%d, CASE WHEN $%d::boolean THEN $%d::timestamptz END, CASE WHEN NOT $%d::boolean THEN $%d::timestamptz END)
-ON CONFLICT (%s) DO UPDATE SET
-	%s%s`,
-		name, strings.Join(names, ", "), strings.Join(placeholders, ", "), data, webhook, at, webhook, at,
-		strings.Join(key, ", "), strings.Join(set, ",\n\t"), where)
-
 	var match []string
-	for i, k := range key {
+	for i, k := range t.key {
 		match = append(match, fmt.Sprintf("%s = $%d", k, i+1))
 	}
-	w, a := len(key)+1, len(key)+2
+	// Rows of shared tables are read before they are written: when the row
+	// is newer than the object, or already holds all of it and was stamped
+	// from the same source in the last minute, nothing is written and no
+	// lock is taken. Without this, every delivery of an organisation would
+	// queue on the lock of the organisation's account.
+	guard := ""
+	if t.sharedRank != 0 {
+		stale, same := "false", "true"
+		if t.ordered {
+			stale = fmt.Sprintf("s.updated_at > %s", updatedAt)
+			same = fmt.Sprintf("(%[1]s IS NULL OR s.updated_at = %[1]s)", updatedAt)
+		}
+		guard = fmt.Sprintf(`
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s s WHERE s.%[2]s AND (%[3]s OR (%[4]s
+	AND s.data @> $%[5]d::jsonb AND NOT (s.data ?| $%[6]d::text[])
+	AND CASE WHEN $%[7]d::boolean THEN s.last_replicated_via_webhook_at ELSE s.last_replicated_via_api_at END
+		>= $%[8]d::timestamptz - interval '%[9]s')))`,
+			t.name, strings.Join(match, " AND s."), stale, same, data, nulls, webhook, at, unchangedRefresh)
+	}
+	t.upsertSQL = fmt.Sprintf(`INSERT INTO %s AS o (%s, data, last_replicated_via_webhook_at, last_replicated_via_api_at)
+SELECT %s, $%d, CASE WHEN $%d::boolean THEN $%d::timestamptz END, CASE WHEN NOT $%d::boolean THEN $%d::timestamptz END%s
+ON CONFLICT (%s) DO UPDATE SET
+	%s%s`,
+		t.name, strings.Join(names, ", "), strings.Join(placeholders, ", "), data, webhook, at, webhook, at, guard,
+		strings.Join(t.key, ", "), strings.Join(set, ",\n\t"), where)
+
+	w, a := len(t.key)+1, len(t.key)+2
 	t.deleteSQL = fmt.Sprintf(`UPDATE %s SET deleted_at = coalesce(deleted_at, $%d::timestamptz),
 	last_replicated_via_webhook_at = CASE WHEN $%d::boolean THEN $%d::timestamptz ELSE last_replicated_via_webhook_at END,
 	last_replicated_via_api_at = CASE WHEN NOT $%d::boolean THEN $%d::timestamptz ELSE last_replicated_via_api_at END
-WHERE %s`, name, a, w, a, w, a, strings.Join(match, " AND "))
-	return t
+WHERE %s`, t.name, a, w, a, w, a, strings.Join(match, " AND "))
 }
+
+// unchangedRefresh is how stale last_replicated_via_*_at of a shared row
+// may grow while the same object keeps arriving unchanged: within it, an
+// unchanged object writes nothing.
+const unchangedRefresh = "1 minute"
 
 func col(name string, m merge) column { return column{name, m} }
 
@@ -271,4 +370,23 @@ func withoutNUL(data []byte) []byte {
 		return data
 	}
 	return bytes.ReplaceAll(data, []byte(`\u0000`), []byte(`\ufffd`))
+}
+
+// replicatedTables lists the tables of the replica, for counting.
+var replicatedTables = []string{"accounts", "repositories", "labels", "milestones", "issues", "pull_requests",
+	"pull_request_files", "issue_comments", "pull_request_reviews", "pull_request_review_comments",
+	"pull_request_review_threads", "issue_labels", "org_memberships", "repository_collaborators", "teams",
+	"team_memberships"}
+
+// CountReplicatedRows returns how many rows each table of the replica holds.
+func CountReplicatedRows(ctx context.Context, q Querier) (map[string]int, error) {
+	counts := make(map[string]int, len(replicatedTables))
+	for _, table := range replicatedTables {
+		var n int
+		if err := q.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			return nil, fmt.Errorf("counting %s: %w", table, err)
+		}
+		counts[table] = n
+	}
+	return counts, nil
 }

@@ -6,12 +6,12 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-var repositoriesTable = newTable("repositories", []string{"id"}, true,
+var repositoriesTable = sharedTable(2, newTable("repositories", []string{"id"}, true,
 	col("owner_id", keep), col("owner_login", keep), col("name", keep), col("full_name", keep),
 	col("private", keep), col("fork", keep), col("archived", keep), col("disabled", keep),
 	col("visibility", keep), col("default_branch", keep), col("language", replace),
 	col("stargazers_count", keep), col("forks_count", keep), col("open_issues_count", keep),
-	col("created_at", keep), col("updated_at", keep), col("pushed_at", latest))
+	col("created_at", keep), col("updated_at", keep), col("pushed_at", latest)))
 
 // Repository replicates a repository and its owner. A rename or transfer
 // arrives as the repository with its new name and owner, which this writes
@@ -59,7 +59,7 @@ func (r *Replicator) RepositoryPushed(repo *github.PushEventRepository) {
 	if repo.PushedAt != nil {
 		data["pushed_at"] = repo.PushedAt
 	}
-	r.queue(fmt.Sprintf("recording a push to repository %s (%d)", repo.GetFullName(), repo.GetID()), `
+	r.queueOn(repositoriesTable, repo.GetID(), fmt.Sprintf("recording a push to repository %s (%d)", repo.GetFullName(), repo.GetID()), `
 		INSERT INTO repositories AS o (id, owner_id, owner_login, name, full_name, private, pushed_at, data,
 			last_replicated_via_webhook_at, last_replicated_via_api_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8,

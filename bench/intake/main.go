@@ -11,16 +11,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -29,12 +23,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/palantir/go-githubapp/githubapp"
-	"github.com/rs/zerolog"
 
+	"github.com/osprey-bot/osprey/bench/benchkit"
 	"github.com/osprey-bot/osprey/handlers"
-	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/server"
 	"github.com/osprey-bot/osprey/store"
 )
@@ -68,7 +60,7 @@ func main() {
 	workers := flag.Int("workers", server.DefaultWorkers, "delivery workers")
 	conns := flag.Int("conns", server.DefaultDatabaseConns, "database pool size")
 	process := flag.Bool("process", true, "run the delivery workers while sending (false: start them after the last send)")
-	withHandler := flag.Bool("handler", false, "register a pull_request handler that does nothing, so that every delivery is queued and run by a worker (osprey has no pull_request handler yet, so by default they are stored as ignored)")
+	withHandler := flag.Bool("handler", false, "register a pull_request handler that does nothing, so that every delivery is queued and run by a worker (by default no handler is registered: deliveries are stored as ignored, which measures intake alone)")
 	jsonOut := flag.String("json", "", "also write the result as JSON to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured sending window to this file")
 	flag.Parse()
@@ -114,59 +106,31 @@ func run(senders int, duration, warmup time.Duration, payloadPath, adminURL stri
 	res.PayloadBytes = len(payload)
 
 	ctx := context.Background()
-	dbName := fmt.Sprintf("osprey_bench_%d", time.Now().UnixNano())
-	dbURL, drop, err := createDatabase(ctx, adminURL, dbName)
+	dbURL, drop, err := benchkit.CreateDatabase(ctx, adminURL, fmt.Sprintf("osprey_bench_%d", time.Now().UnixNano()))
 	if err != nil {
 		return res, err
 	}
 	defer drop()
-
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		return res, err
-	}
-	cfg := server.DefaultConfig()
-	cfg.DatabaseURL = dbURL
-	cfg.DatabaseMaxConns = conns
-	cfg.CredentialsFile = ""
-	cfg.Log.Level = "warn"
-	cfg.GitHub.App.IntegrationID = 1
-	cfg.GitHub.App.PrivateKey = string(key)
-	cfg.GitHub.App.WebhookSecret = "bench-secret"
-	cfg.Deliveries.Workers = workers
-	if err := cfg.Validate(); err != nil {
-		return res, err
-	}
-	srvCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	opts := server.Options{Version: "bench"}
+	var opts server.Options
 	if withHandler {
 		// A handler that does nothing makes every delivery take the whole
-		// path: job queued, fetched, run, outcome recorded.
+		// path (job queued, fetched, run, outcome recorded) at the least
+		// cost: it replaces the replicating pull_request handler.
 		opts.Handlers = func(b handlers.Base) []githubapp.EventHandler {
 			return append([]githubapp.EventHandler{noopHandler{"pull_request"}}, handlers.All(b)...)
 		}
+	} else {
+		// Intake alone: no handler takes pull_request, so deliveries are
+		// stored as ignored and queue no job.
+		opts.Handlers = func(handlers.Base) []githubapp.EventHandler { return nil }
 	}
-	srv, err := server.New(srvCtx, cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel), opts)
+	srv, err := benchkit.Start(ctx, dbURL, workers, conns, opts, process)
 	if err != nil {
 		return res, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return res, err
-	}
-	httpServer := &http.Server{Handler: srv.Handler()}
-	go func() { _ = httpServer.Serve(ln) }()
-	if process {
-		if err := srv.StartWorkers(srvCtx); err != nil {
-			return res, err
-		}
-	}
-	hookURL := "http://" + ln.Addr().String() + "/api/github/hook"
-
-	mac := hmac.New(sha256.New, []byte(cfg.GitHub.App.WebhookSecret))
-	mac.Write(payload)
-	signature := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	defer srv.Close()
+	hookURL := srv.HookURL
+	signature := benchkit.Sign(payload)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
 
 	var seq atomic.Int64
@@ -199,21 +163,10 @@ func run(senders int, duration, warmup time.Duration, payloadPath, adminURL stri
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				guid := fmt.Sprintf("bench-%d", seq.Add(1))
-				req, _ := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(payload))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-GitHub-Event", "pull_request")
-				req.Header.Set("X-GitHub-Delivery", guid)
-				req.Header.Set("X-Hub-Signature-256", signature)
 				start := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					errorsSeen.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				status, err := benchkit.Post(client, hookURL, "pull_request", guid, payload, signature)
 				elapsed := time.Since(start)
-				if resp.StatusCode != http.StatusOK {
+				if err != nil || status != http.StatusOK {
 					errorsSeen.Add(1)
 					continue
 				}
@@ -255,7 +208,7 @@ func run(senders int, duration, warmup time.Duration, payloadPath, adminURL stri
 		res.Committed += n
 	}
 	if !process {
-		if err := srv.StartWorkers(srvCtx); err != nil {
+		if err := srv.StartWorkers(); err != nil {
 			return res, err
 		}
 	}
@@ -272,37 +225,7 @@ func run(senders int, duration, warmup time.Duration, payloadPath, adminURL stri
 		time.Sleep(100 * time.Millisecond)
 	}
 	res.DrainSeconds = time.Since(sendEnd).Seconds()
-	_ = httpServer.Close()
-	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	srv.StopWorkers(stopCtx)
-	cancel()
-	srv.Close()
 	return res, nil
-}
-
-func createDatabase(ctx context.Context, adminURL, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("connecting to Postgres: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, err
-	}
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), adminURL)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
-	return u.String(), drop, nil
 }
 
 // noopHandler accepts its event and does nothing: the cheapest handler.
