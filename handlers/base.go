@@ -79,24 +79,38 @@ func parse(eventType string, payload []byte, into any) error {
 }
 
 // replicate writes what fill queues on a Replicator, then runs then (the
-// follow-up jobs, when there are any), all in one transaction.
+// follow-up jobs, when there are any), all in one transaction. When the
+// processor runs the handler, the delivery's outcome commits in that same
+// transaction.
 func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then ...func(pgx.Tx) error) error {
 	r := store.NewReplicator(store.ViaWebhook, b.Now())
-	// The processor records the delivery's outcome with a synchronous
-	// commit right after this transaction, which makes it durable too.
-	r.CommitAsync()
 	fill(r)
-	return b.inTx(ctx, func(tx pgx.Tx) error {
-		if err := r.Send(ctx, tx); err != nil {
-			return err
-		}
-		for _, fn := range then {
-			if err := fn(tx); err != nil {
+	outcome := inbox.OutcomeFrom(ctx)
+	if outcome != nil {
+		r.RecordDeliveryProcessed(outcome.GUID, outcome.StartedAt)
+	}
+	var err error
+	if len(then) == 0 {
+		// Nothing else to do inside the transaction: send it all,
+		// commit included, in one round trip.
+		err = r.Commit(ctx, b.DB)
+	} else {
+		err = b.inTx(ctx, func(tx pgx.Tx) error {
+			if err := r.Send(ctx, tx); err != nil {
 				return err
 			}
-		}
-		return nil
-	})
+			for _, fn := range then {
+				if err := fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err == nil && outcome != nil {
+		outcome.Recorded()
+	}
+	return err
 }
 
 // replicateContext replicates the objects most payloads carry besides their

@@ -38,17 +38,17 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 			r.Account(event.RequestedReviewer)
 		}
 	}
-	followUp := func(tx pgx.Tx) error {
-		if h.FollowUps == nil {
-			return nil
-		}
-		switch event.GetAction() {
-		case "opened", "reopened", "synchronize":
-			return h.FollowUps.PullRequestChanged(ctx, tx, ref, pr.GetHead().GetSHA(), true)
-		}
-		return h.FollowUps.PullRequestChanged(ctx, tx, ref, pr.GetHead().GetSHA(), false)
+	if h.FollowUps == nil {
+		return h.replicate(ctx, fill)
 	}
-	return h.replicate(ctx, fill, followUp)
+	filesChanged := false
+	switch event.GetAction() {
+	case "opened", "reopened", "synchronize":
+		filesChanged = true
+	}
+	return h.replicate(ctx, fill, func(tx pgx.Tx) error {
+		return h.FollowUps.PullRequestChanged(ctx, tx, ref, pr.GetHead().GetSHA(), filesChanged)
+	})
 }
 
 var _ githubapp.EventHandler = &PullRequest{}

@@ -73,7 +73,8 @@ func (p *Processor) Process(ctx context.Context, guid string, lastAttempt bool) 
 		return p.finish(ctx, d, store.StatusIgnored, nil, start)
 	}
 
-	attemptCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	outcome := &Outcome{GUID: d.GUID, StartedAt: start}
+	attemptCtx, cancel := context.WithTimeout(withOutcome(ctx, outcome), p.timeout)
 	defer cancel()
 	handlerErr := runHandler(attemptCtx, handler, d)
 	if handlerErr != nil && attemptCtx.Err() == context.DeadlineExceeded {
@@ -88,17 +89,37 @@ func (p *Processor) Process(ctx context.Context, guid string, lastAttempt bool) 
 	default:
 		status = store.StatusRetrying
 	}
+	if handlerErr == nil && outcome.recorded {
+		p.observe(ctx, d, status, nil, start)
+		return nil
+	}
 	if err := p.finish(ctx, d, status, handlerErr, start); err != nil {
 		return errors.Join(handlerErr, err)
 	}
 	return handlerErr
 }
 
+// finish records the attempt's outcome on the delivery's row.
 func (p *Processor) finish(ctx context.Context, d store.Delivery, status string, handlerErr error, start time.Time) error {
+	p.observe(ctx, d, status, handlerErr, start)
+	// The outcome is recorded even when the attempt's context has ended, so
+	// that a timed-out or cancelled attempt does not stay "processing".
+	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return store.FinishDelivery(recordCtx, p.db, d.GUID, status, errText(handlerErr), start)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// observe logs the attempt's outcome and counts it in the metrics.
+func (p *Processor) observe(ctx context.Context, d store.Delivery, status string, handlerErr error, start time.Time) {
 	logger := zerolog.Ctx(ctx)
-	errText := ""
 	if handlerErr != nil {
-		errText = handlerErr.Error()
 		final := status == store.StatusFailed
 		p.metrics.failures.WithLabelValues(d.Event, strconv.FormatBool(final)).Inc()
 		level := logger.Warn()
@@ -110,11 +131,6 @@ func (p *Processor) finish(ctx context.Context, d store.Delivery, status string,
 		logger.Info().Float64("elapsed_ms", float64(time.Since(start).Microseconds())/1000).Msg("Delivery processed")
 	}
 	p.metrics.processed.WithLabelValues(d.Event, status).Observe(time.Since(start).Seconds())
-	// The outcome is recorded even when the attempt's context has ended, so
-	// that a timed-out or cancelled attempt does not stay "processing".
-	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return store.FinishDelivery(recordCtx, p.db, d.GUID, status, errText, start)
 }
 
 // runHandler calls the handler, turning a panic into an error so that one bad

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,7 +126,8 @@ func TestSignedDeliveriesReplicateEveryObject(t *testing.T) {
 		{`SELECT format('%s:%s:%s', user_login, permission, deleted_at IS NOT NULL) FROM repository_collaborators`, "carol-review:write:t"},
 		{`SELECT string_agg(number::text, ',') FROM open_pull_requests`, "1236"},
 		{`SELECT format('%s:%s', first_responder, first_response_kind) FROM pull_request_first_response WHERE number = 1234`, "carol-review:review"},
-		{`SELECT string_agg(DISTINCT status, ',') FROM deliveries`, "processed"},
+		// The outcome commits with the rows: one attempt each, timed.
+		{`SELECT string_agg(DISTINCT format('%s:%s:%s', status, attempts, started_at <= finished_at), ',') FROM deliveries`, "processed:1:t"},
 	}
 	for _, c := range checks {
 		var got string
@@ -141,5 +143,23 @@ func TestSignedDeliveriesReplicateEveryObject(t *testing.T) {
 		"#1234 4eede51 files:true", "#1234 4eede51 files:false", "#1234 4eede51 files:false", "#1236 fa50e76 files:true"}
 	if fmt.Sprint(followUps.calls) != fmt.Sprint(want) {
 		t.Errorf("follow-ups:\n got %v\nwant %v", followUps.calls, want)
+	}
+}
+
+// A delivery whose rows Postgres refuses commits nothing, and the processor
+// records why: the outcome is not taken as written with the rows.
+func TestRefusedRowsLeaveTheDeliveryRetrying(t *testing.T) {
+	h := newHarness(t)
+	// Postgres refuses a NUL character in a text column.
+	body := strings.ReplaceAll(string(fixture(t, "pull_request_opened.json")),
+		`"title": "feat: read widget configuration from the environment"`, `"title": "a\u0000b"`)
+	h.send("pull_request", "nul", []byte(body))
+	d := h.waitFor("nul", store.StatusRetrying, 10*time.Second)
+	if d.Attempts != 1 || !strings.Contains(d.LastError, "replicating pull request #1234") {
+		t.Errorf("attempts %d, last_error %q", d.Attempts, d.LastError)
+	}
+	var prs int
+	if err := h.db.QueryRow(context.Background(), `SELECT count(*) FROM pull_requests`).Scan(&prs); err != nil || prs != 0 {
+		t.Errorf("%d pull requests stored (err %v), want none", prs, err)
 	}
 }

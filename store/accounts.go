@@ -18,7 +18,18 @@ func (r *Replicator) Account(u *github.User) {
 	if u.GetID() == 0 || u.GetLogin() == "" || !r.firstSight(accountsTable.name, u.GetID(), u.UpdatedAt) {
 		return
 	}
-	r.upsert(accountsTable, fmt.Sprintf("replicating account %s (%d)", u.GetLogin(), u.GetID()), u, nil,
+	data := u
+	if u.GetType() == "Organization" {
+		// An organisation comes in two shapes: as a user (the owner of a
+		// repository) and as an organisation (the payload's organization).
+		// They disagree on url, repos_url and events_url; the user shape
+		// leaves those to the organisation shape, or the row would flip
+		// between the two with every delivery.
+		c := *u
+		c.URL, c.ReposURL, c.EventsURL = nil, nil, nil
+		data = &c
+	}
+	r.upsert(accountsTable, fmt.Sprintf("replicating account %s (%d)", u.GetLogin(), u.GetID()), data, nil,
 		u.GetID(), u.GetLogin(), nonZero(u.GetType()), nonZero(u.GetNodeID()), u.SiteAdmin,
 		nonZero(u.GetName()), nonZero(u.GetEmail()), nonZero(u.GetCompany()),
 		ts(u.CreatedAt), ts(u.UpdatedAt))

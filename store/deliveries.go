@@ -153,15 +153,16 @@ func RecordDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) ([]Receipt,
 // startedAt: a final status, or StatusRetrying with the error that will be
 // retried. It counts the attempt.
 func FinishDelivery(ctx context.Context, q Querier, guid, status string, lastError string, startedAt time.Time) error {
-	_, err := q.Exec(ctx, `
-		UPDATE deliveries SET status = $2, last_error = NULLIF($3, ''), attempts = attempts + 1,
-			started_at = $4, finished_at = now()
-		WHERE guid = $1`, guid, status, lastError, startedAt)
+	_, err := q.Exec(ctx, finishDeliverySQL, guid, status, lastError, startedAt)
 	if err != nil {
 		return fmt.Errorf("recording delivery outcome: %w", err)
 	}
 	return nil
 }
+
+const finishDeliverySQL = `UPDATE deliveries SET status = $2, last_error = NULLIF($3, ''), attempts = attempts + 1,
+	started_at = $4, finished_at = now()
+WHERE guid = $1`
 
 // GetDelivery reads one delivery by GUID.
 func GetDelivery(ctx context.Context, q Querier, guid string) (Delivery, error) {

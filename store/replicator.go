@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Replicator collects the writes that replicate the GitHub objects of one
@@ -82,6 +83,15 @@ func (r *Replicator) Send(ctx context.Context, tx pgx.Tx) error {
 	if r.Len() == 0 {
 		return nil
 	}
+	return r.send(ctx, tx)
+}
+
+// batchSender is a transaction or a pool: what sends a batch.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func (r *Replicator) send(ctx context.Context, to batchSender) error {
 	slices.SortStableFunc(r.shared, func(a, b statement) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id))
 	})
@@ -101,7 +111,7 @@ func (r *Replicator) Send(ctx context.Context, tx pgx.Tx) error {
 	for _, qq := range batch.QueuedQueries {
 		qq.Exec(func(pgconn.CommandTag) error { done++; return nil })
 	}
-	err := tx.SendBatch(ctx, &batch).Close()
+	err := to.SendBatch(ctx, &batch).Close()
 	r.own, r.shared = r.own[:0], r.shared[:0]
 	clear(r.queued)
 	if err == nil {
@@ -115,6 +125,25 @@ func (r *Replicator) Send(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("%s: %w", what[done], err)
 	}
 	return fmt.Errorf("replicating %d objects: %w", len(what), err)
+}
+
+// Commit runs the queued statements as one transaction on a connection of
+// db, in a single round trip (pgx runs a batch without explicit transaction
+// control as one implicit transaction), and empties the Replicator. Use it
+// when nothing else has to happen inside the transaction.
+func (r *Replicator) Commit(ctx context.Context, db *pgxpool.Pool) error {
+	if r.Len() == 0 {
+		return nil
+	}
+	r.async = false // SET LOCAL needs an explicit transaction
+	return r.send(ctx, db)
+}
+
+// RecordDeliveryProcessed queues recording that the delivery guid, whose
+// attempt started at startedAt, was processed: the outcome then commits
+// with the rows it wrote.
+func (r *Replicator) RecordDeliveryProcessed(guid string, startedAt time.Time) {
+	r.queue(fmt.Sprintf("recording delivery %s processed", guid), finishDeliverySQL, guid, StatusProcessed, "", startedAt)
 }
 
 // queue adds a statement about this delivery's own objects.

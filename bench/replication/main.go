@@ -7,11 +7,12 @@
 //     delivery, signed, from concurrent senders, and waits until the last
 //     one is processed; it prints events per second from the first POST to
 //     the last committed row;
+//
 //  2. ceiling: on another fresh database, calls the same handlers directly
 //     (decode + the same upserts, no HTTP, no inbox, no queue) from as many
 //     goroutines as osprey has workers, and prints that rate.
 //
-//	go run ./bench/replication -events 20000
+//     go run ./bench/replication -events 20000
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
@@ -34,6 +36,9 @@ import (
 	"github.com/osprey-bot/osprey/server"
 	"github.com/osprey-bot/osprey/store"
 )
+
+// keepDatabases says not to drop the scratch databases.
+var keepDatabases bool
 
 type result struct {
 	Events           int            `json:"events"`
@@ -49,8 +54,11 @@ type result struct {
 	Failed           int            `json:"failed"`
 	CeilingSeconds   float64        `json:"ceiling_seconds"`
 	CeilingPerSec    float64        `json:"ceiling_events_per_second"`
-	Ratio            float64        `json:"full_path_share_of_ceiling"`
-	Rows             map[string]int `json:"rows"`
+	// CeilingGoCPUSeconds is the CPU time osprey's side spent in the
+	// ceiling phase; the rest of the machine's busy time is Postgres.
+	CeilingGoCPUSeconds float64        `json:"ceiling_go_cpu_seconds"`
+	Ratio               float64        `json:"full_path_share_of_ceiling"`
+	Rows                map[string]int `json:"rows"`
 }
 
 func main() {
@@ -65,7 +73,9 @@ func main() {
 	skipCeiling := flag.Bool("skip-ceiling", false, "measure the full path only")
 	jsonOut := flag.String("json", "", "also write the result as JSON to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full-path phase to this file")
+	keep := flag.Bool("keep", false, "keep the databases (their names are printed) to look at the rows")
 	flag.Parse()
+	keepDatabases = *keep
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(200) // what `osprey serve` does
 	}
@@ -102,11 +112,15 @@ func main() {
 		res.FullSeconds, res.FullPerSec, res.Failed)
 	fmt.Printf("rows: %v\n", res.Rows)
 	if !*skipCeiling {
+		var usage0, usage1 syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage0)
 		if err := ceiling(ctx, &res, mix, *adminURL); err != nil {
 			fail(err)
 		}
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage1)
+		res.CeilingGoCPUSeconds = cpuSeconds(usage1) - cpuSeconds(usage0)
 		res.Ratio = res.FullPerSec / res.CeilingPerSec
-		fmt.Printf("ceiling:    %.1fs, %.0f events/s calling the handlers directly\n", res.CeilingSeconds, res.CeilingPerSec)
+		fmt.Printf("ceiling:    %.1fs, %.0f events/s calling the handlers directly (Go CPU %.1fs)\n", res.CeilingSeconds, res.CeilingPerSec, res.CeilingGoCPUSeconds)
 		fmt.Printf("full path is %.0f%% of the ceiling\n", 100*res.Ratio)
 	}
 	if *jsonOut != "" {
@@ -121,6 +135,10 @@ func main() {
 	}
 }
 
+func cpuSeconds(u syscall.Rusage) float64 {
+	return float64(u.Utime.Sec+u.Stime.Sec) + float64(u.Utime.Usec+u.Stime.Usec)/1e6
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
@@ -131,7 +149,11 @@ func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string)
 	if err != nil {
 		return err
 	}
-	defer drop()
+	if keepDatabases {
+		fmt.Println("database:", dbURL)
+	} else {
+		defer drop()
+	}
 	srv, err := benchkit.Start(ctx, dbURL, res.Workers, res.DatabaseMaxConns, server.Options{}, true)
 	if err != nil {
 		return err
@@ -181,7 +203,7 @@ func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string)
 		if time.Since(start) > 10*time.Minute {
 			return fmt.Errorf("deliveries still unprocessed after 10 minutes: %v", counts)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	res.FullSeconds = time.Since(start).Seconds()
 	res.FullPerSec = float64(len(mix)) / res.FullSeconds
@@ -194,7 +216,11 @@ func ceiling(ctx context.Context, res *result, mix []delivery, adminURL string) 
 	if err != nil {
 		return err
 	}
-	defer drop()
+	if keepDatabases {
+		fmt.Println("database:", dbURL)
+	} else {
+		defer drop()
+	}
 	srv, err := benchkit.Start(ctx, dbURL, res.Workers, res.DatabaseMaxConns, server.Options{}, false)
 	if err != nil {
 		return err

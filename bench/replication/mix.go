@@ -149,6 +149,7 @@ func (w *world) shapePullRequest(pr map[string]any, repo map[string]any, r, numb
 	pr["assignees"] = []any{}
 	pr["assignee"] = nil
 	pr["milestone"] = nil
+	pr["merged_by"] = nil
 	for _, side := range []string{"base", "head"} {
 		if ref, ok := pr[side].(map[string]any); ok {
 			ref["repo"] = repo
@@ -181,6 +182,9 @@ func (w *world) shapeIssue(is map[string]any, r, number int) {
 	is["updated_at"] = w.stamp()
 	is["labels"] = w.someLabels(r)
 	is["milestone"] = nil
+	is["assignee"] = nil
+	is["assignees"] = []any{}
+	is["closed_by"] = nil
 }
 
 func (w *world) issue(m map[string]any, _ int) {
