@@ -30,6 +30,10 @@ type Base struct {
 	// FollowUps queues the jobs other parts of osprey run after a delivery.
 	// Nil queues none.
 	FollowUps FollowUps
+	// Recent remembers the shared rows (accounts, repositories, labels)
+	// this process wrote lately, to leave out writes that repeat them. Nil
+	// writes every one.
+	Recent *store.RecentWrites
 }
 
 // FollowUps is the seam between replication and the work that follows it:
@@ -84,6 +88,7 @@ func parse(eventType string, payload []byte, into any) error {
 // transaction.
 func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then ...func(pgx.Tx) error) error {
 	r := store.NewReplicator(store.ViaWebhook, b.Now())
+	r.UseRecentWrites(b.Recent)
 	fill(r)
 	outcome := inbox.OutcomeFrom(ctx)
 	if outcome != nil {
@@ -107,10 +112,14 @@ func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then 
 			return nil
 		})
 	}
-	if err == nil && outcome != nil {
+	if err != nil {
+		return err
+	}
+	r.Committed()
+	if outcome != nil {
 		outcome.Recorded()
 	}
-	return err
+	return nil
 }
 
 // replicateContext replicates the objects most payloads carry besides their

@@ -47,6 +47,11 @@ type Options struct {
 // that is at 10 × workers jobs a second: too few for a burst of deliveries.
 const fetchCooldown = 20 * time.Millisecond
 
+// recentWritesMax bounds the rows handlers remember having written (about
+// 100 bytes each): more than the accounts, repositories and labels a busy
+// organisation's deliveries carry in a minute.
+const recentWritesMax = 100_000
+
 // Server is a running osprey: HTTP routes plus River workers.
 type Server struct {
 	cfg        Config
@@ -107,7 +112,8 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	if buildHandlers == nil {
 		buildHandlers = handlers.All
 	}
-	eventHandlers := buildHandlers(handlers.Base{DB: pool, Clients: clients, Now: opts.Now})
+	eventHandlers := buildHandlers(handlers.Base{DB: pool, Clients: clients, Now: opts.Now,
+		Recent: store.NewRecentWrites(recentWritesMax)})
 	s.processor = inbox.NewProcessor(pool, eventHandlers, cfg.Deliveries.HandlerTimeout, logger, inboxMetrics)
 
 	workers := river.NewWorkers()

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -504,5 +505,65 @@ func TestSharedRowsSkipUnchangedCopies(t *testing.T) {
 	write(&renamed, at.Add(3*time.Minute))
 	if got, _ := stamp(); !got.Equal(at.Add(3 * time.Minute)) {
 		t.Errorf("an unchanged copy 3 minutes later did not refresh the stamp: %v", got)
+	}
+}
+
+// With RecentWrites, a shared row this process committed lately with the
+// same content is not queued again; a failed transaction is not remembered;
+// a change, another source or a minute later is written.
+func TestRecentWritesLeaveOutRepeats(t *testing.T) {
+	db, _ := testdb.New(t)
+	ctx := context.Background()
+	recent := store.NewRecentWrites(100)
+	acme := &github.User{ID: github.Int64(5001), Login: github.String("acme"), Type: github.String("Organization")}
+	queue := func(via store.Source, when time.Time, u *github.User) *store.Replicator {
+		r := store.NewReplicator(via, when)
+		r.UseRecentWrites(recent)
+		r.Account(u)
+		return r
+	}
+	commit := func(r *store.Replicator) {
+		if err := r.Commit(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		r.Committed()
+	}
+	// Not committed: the next copy must still be written.
+	r := queue(store.ViaWebhook, at, acme)
+	if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := r.Send(ctx, tx); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	}); err == nil {
+		t.Fatal("the transaction did not roll back")
+	}
+	if r := queue(store.ViaWebhook, at, acme); r.Len() != 1 {
+		t.Fatalf("after a rollback: %d statements queued, want 1", r.Len())
+	}
+	commit(queue(store.ViaWebhook, at, acme))
+	renamed := *acme
+	renamed.Login = github.String("acme-corp")
+	tests := []struct {
+		name string
+		r    *store.Replicator
+		want int
+	}{
+		{"same content, same source, 30s later", queue(store.ViaWebhook, at.Add(30*time.Second), acme), 0},
+		{"changed content", queue(store.ViaWebhook, at.Add(30*time.Second), &renamed), 1},
+		{"another source", queue(store.ViaAPI, at.Add(30*time.Second), acme), 1},
+		{"two minutes later", queue(store.ViaWebhook, at.Add(2*time.Minute), acme), 1},
+	}
+	for _, tt := range tests {
+		if got := tt.r.Len(); got != tt.want {
+			t.Errorf("%s: %d statements queued, want %d", tt.name, got, tt.want)
+		}
+	}
+	deleted := store.NewReplicator(store.ViaWebhook, at.Add(40*time.Second))
+	deleted.UseRecentWrites(recent)
+	deleted.DeleteAccount(5001)
+	commit(deleted)
+	if r := queue(store.ViaWebhook, at.Add(50*time.Second), acme); r.Len() != 1 {
+		t.Errorf("after the row was marked deleted: %d statements queued, want 1", r.Len())
 	}
 }

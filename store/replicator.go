@@ -36,13 +36,18 @@ import (
 type Replicator struct {
 	via    Source
 	at     time.Time
-	async  bool
 	own    []statement // this delivery's own objects, in the order queued
 	shared []statement // rows of shared tables, sorted before sending
 	// queued remembers the objects already queued (kind and id) with their
 	// updated_at, so an object nested several times in one payload (the
 	// sender who is also the author) is written once.
 	queued map[queuedKey]time.Time
+	// recent, when set, lets upserts of shared rows that repeat a recent
+	// write be left out; pending are the shared-row writes of the batch
+	// being built, sent those of the batch sent, waiting for the commit.
+	recent  *RecentWrites
+	pending []pendingWrite
+	sent    []pendingWrite
 }
 
 // statement is one queued write; rank and id order the shared ones.
@@ -64,14 +69,6 @@ type queuedKey struct {
 func NewReplicator(via Source, at time.Time) *Replicator {
 	return &Replicator{via: via, at: at, queued: map[queuedKey]time.Time{}}
 }
-
-// CommitAsync makes the transaction Send runs in commit without waiting for
-// its WAL to reach disk (synchronous_commit off for that transaction only).
-// Use it only when a later synchronous commit records that the work is done
-// (the delivery's outcome, a job's completion): Postgres flushes WAL in
-// order, so that later commit makes this one durable too, and a crash before
-// it leaves the work to be done again rather than lost.
-func (r *Replicator) CommitAsync() { r.async = true }
 
 // Len is the number of statements queued.
 func (r *Replicator) Len() int { return len(r.own) + len(r.shared) }
@@ -98,10 +95,6 @@ func (r *Replicator) send(ctx context.Context, to batchSender) error {
 	var batch pgx.Batch
 	var what []string
 	done := 0
-	if r.async {
-		batch.Queue(`SET LOCAL synchronous_commit = off`)
-		what = append(what, "setting asynchronous commit")
-	}
 	for _, list := range [][]statement{r.own, r.shared} {
 		for _, st := range list {
 			batch.Queue(st.sql, st.args...)
@@ -114,6 +107,10 @@ func (r *Replicator) send(ctx context.Context, to batchSender) error {
 	err := to.SendBatch(ctx, &batch).Close()
 	r.own, r.shared = r.own[:0], r.shared[:0]
 	clear(r.queued)
+	if err == nil {
+		r.sent = append(r.sent, r.pending...)
+	}
+	r.pending = r.pending[:0]
 	if err == nil {
 		return nil
 	}
@@ -135,7 +132,6 @@ func (r *Replicator) Commit(ctx context.Context, db *pgxpool.Pool) error {
 	if r.Len() == 0 {
 		return nil
 	}
-	r.async = false // SET LOCAL needs an explicit transaction
 	return r.send(ctx, db)
 }
 
@@ -185,6 +181,9 @@ func (r *Replicator) firstSight(table string, id int64, updated *github.Timestam
 // data rather than kept from an older version.
 func (r *Replicator) upsert(t *table, what string, obj any, nulls []string, values ...any) {
 	data := withoutNUL(jsonOf(obj))
+	if t.sharedRank != 0 && r.repeatsRecent(t, data, values) {
+		return
+	}
 	if nulls == nil {
 		nulls = []string{}
 	}
@@ -204,6 +203,9 @@ func keyID(v any) int64 {
 // markDeleted queues setting deleted_at on the row of t with the given key
 // (kept if it was already set).
 func (r *Replicator) markDeleted(t *table, what string, key ...any) {
+	if t.sharedRank != 0 {
+		r.forgetRecent(t, keyID(key[0]))
+	}
 	r.queueOn(t, keyID(key[0]), what, t.deleteSQL, append(key, r.via == ViaWebhook, r.at)...)
 }
 
@@ -319,8 +321,8 @@ func (t *table) build() {
 WHERE NOT EXISTS (SELECT 1 FROM %[1]s s WHERE s.%[2]s AND (%[3]s OR (%[4]s
 	AND s.data @> $%[5]d::jsonb AND NOT (s.data ?| $%[6]d::text[])
 	AND CASE WHEN $%[7]d::boolean THEN s.last_replicated_via_webhook_at ELSE s.last_replicated_via_api_at END
-		>= $%[8]d::timestamptz - interval '%[9]s')))`,
-			t.name, strings.Join(match, " AND s."), stale, same, data, nulls, webhook, at, unchangedRefresh)
+		>= $%[8]d::timestamptz - interval '%[9]d seconds')))`,
+			t.name, strings.Join(match, " AND s."), stale, same, data, nulls, webhook, at, int(unchangedRefreshDuration.Seconds()))
 	}
 	t.upsertSQL = fmt.Sprintf(`INSERT INTO %s AS o (%s, data, last_replicated_via_webhook_at, last_replicated_via_api_at)
 SELECT %s, $%d, CASE WHEN $%d::boolean THEN $%d::timestamptz END, CASE WHEN NOT $%d::boolean THEN $%d::timestamptz END%s
@@ -336,10 +338,10 @@ ON CONFLICT (%s) DO UPDATE SET
 WHERE %s`, t.name, a, w, a, w, a, strings.Join(match, " AND "))
 }
 
-// unchangedRefresh is how stale last_replicated_via_*_at of a shared row
-// may grow while the same object keeps arriving unchanged: within it, an
-// unchanged object writes nothing.
-const unchangedRefresh = "1 minute"
+// unchangedRefreshDuration is how stale last_replicated_via_*_at of a
+// shared row may grow while the same object keeps arriving unchanged: within
+// it, an unchanged object writes nothing.
+const unchangedRefreshDuration = time.Minute
 
 func col(name string, m merge) column { return column{name, m} }
 

@@ -41,6 +41,7 @@ import (
 var keepDatabases bool
 
 type result struct {
+	NoopHandlers     bool           `json:"noop_handlers,omitempty"`
 	Events           int            `json:"events"`
 	Mix              map[string]int `json:"mix"`
 	Repositories     int            `json:"repositories"`
@@ -71,6 +72,7 @@ func main() {
 	adminURL := flag.String("db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server (databases are created and dropped)")
 	fixtures := flag.String("fixtures", "testdata/webhooks", "directory of the fixture payloads")
 	skipCeiling := flag.Bool("skip-ceiling", false, "measure the full path only")
+	noop := flag.Bool("noop", false, "full path with handlers that do nothing (implies -skip-ceiling): what intake, queue and outcome cost without replication")
 	jsonOut := flag.String("json", "", "also write the result as JSON to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full-path phase to this file")
 	keep := flag.Bool("keep", false, "keep the databases (their names are printed) to look at the rows")
@@ -83,7 +85,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	res := result{Events: len(mix), Mix: map[string]int{}, Repositories: *repos, Users: *users, Senders: *senders,
+	if *noop {
+		*skipCeiling = true
+	}
+	res := result{NoopHandlers: *noop, Events: len(mix), Mix: map[string]int{}, Repositories: *repos, Users: *users, Senders: *senders,
 		Workers: *workers, DatabaseMaxConns: *conns}
 	total := 0
 	for _, d := range mix {
@@ -154,7 +159,19 @@ func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string)
 	} else {
 		defer drop()
 	}
-	srv, err := benchkit.Start(ctx, dbURL, res.Workers, res.DatabaseMaxConns, server.Options{}, true)
+	var opts server.Options
+	if res.NoopHandlers {
+		// Every event taken by a handler that does nothing: the cost of
+		// intake, queue and outcome alone, without replication.
+		opts.Handlers = func(handlers.Base) []githubapp.EventHandler {
+			var all []githubapp.EventHandler
+			for event := range res.Mix {
+				all = append(all, noopHandler{event})
+			}
+			return all
+		}
+	}
+	srv, err := benchkit.Start(ctx, dbURL, res.Workers, res.DatabaseMaxConns, opts, true)
 	if err != nil {
 		return err
 	}
@@ -227,7 +244,7 @@ func ceiling(ctx context.Context, res *result, mix []delivery, adminURL string) 
 	}
 	defer srv.Close()
 	byEvent := map[string]githubapp.EventHandler{}
-	for _, h := range handlers.All(handlers.Base{DB: srv.DB()}) {
+	for _, h := range handlers.All(handlers.Base{DB: srv.DB(), Recent: store.NewRecentWrites(100_000)}) {
 		for _, e := range h.Handles() {
 			byEvent[e] = h
 		}
@@ -258,3 +275,11 @@ func ceiling(ctx context.Context, res *result, mix []delivery, adminURL string) 
 	res.CeilingPerSec = float64(len(mix)) / res.CeilingSeconds
 	return firstErr
 }
+
+// noopHandler takes its event and does nothing, and records nothing: the
+// processor records the outcome itself.
+type noopHandler struct{ event string }
+
+func (h noopHandler) Handles() []string { return []string{h.event} }
+
+func (noopHandler) Handle(context.Context, string, string, []byte) error { return nil }
