@@ -89,8 +89,12 @@ func parse(eventType string, payload []byte, into any) error {
 func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then ...func(pgx.Tx) error) error {
 	r := store.NewReplicator(store.ViaWebhook, b.Now())
 	r.UseRecentWrites(b.Recent)
-	fill(r)
 	outcome := inbox.OutcomeFrom(ctx)
+	if outcome != nil {
+		// Copies without an updated_at are ordered by when GitHub sent them.
+		r.ObservedAt(outcome.ReceivedAt)
+	}
+	fill(r)
 	if outcome != nil {
 		r.RecordDeliveryProcessed(outcome.GUID, outcome.StartedAt)
 	}
@@ -111,6 +115,11 @@ func (b Base) replicate(ctx context.Context, fill func(*store.Replicator), then 
 			}
 			return nil
 		})
+	}
+	if store.IsInvalidPayload(err) {
+		// Postgres refused a value (a NUL character in a title, say):
+		// the same payload will be refused again.
+		return inbox.Permanent(err)
 	}
 	if err != nil {
 		return err

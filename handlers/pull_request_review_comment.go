@@ -32,7 +32,7 @@ func (h *PullRequestReviewComment) Handle(ctx context.Context, eventType, delive
 		return missing(eventType, "comment")
 	}
 	return h.replicate(ctx, func(r *store.Replicator) {
-		replicateContext(r, event.Sender, event.Repo, nil)
+		replicateContext(r, event.Sender, event.Repo, event.Org)
 		r.PullRequest(pr)
 		r.PullRequestReviewComment(pullRequestRef(pr, event.Repo), comment)
 		if event.GetAction() == "deleted" {

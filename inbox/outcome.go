@@ -15,7 +15,10 @@ type Outcome struct {
 	GUID string
 	// StartedAt is when this attempt started.
 	StartedAt time.Time
-	recorded  bool
+	// ReceivedAt is when osprey first stored the delivery: when GitHub
+	// sent what it carries, as near as osprey knows.
+	ReceivedAt time.Time
+	recorded   bool
 }
 
 // Recorded says the handler committed the delivery's outcome (processed)

@@ -73,7 +73,7 @@ func (p *Processor) Process(ctx context.Context, guid string, lastAttempt bool) 
 		return p.finish(ctx, d, store.StatusIgnored, nil, start)
 	}
 
-	outcome := &Outcome{GUID: d.GUID, StartedAt: start}
+	outcome := &Outcome{GUID: d.GUID, StartedAt: start, ReceivedAt: d.ReceivedAt}
 	attemptCtx, cancel := context.WithTimeout(withOutcome(ctx, outcome), p.timeout)
 	defer cancel()
 	handlerErr := runHandler(attemptCtx, handler, d)

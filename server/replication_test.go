@@ -146,15 +146,15 @@ func TestSignedDeliveriesReplicateEveryObject(t *testing.T) {
 	}
 }
 
-// A delivery whose rows Postgres refuses commits nothing, and the processor
-// records why: the outcome is not taken as written with the rows.
-func TestRefusedRowsLeaveTheDeliveryRetrying(t *testing.T) {
+// A delivery whose rows Postgres refuses commits nothing, and fails at once
+// (the same payload would be refused again), saying which object was refused.
+func TestRefusedRowsFailTheDelivery(t *testing.T) {
 	h := newHarness(t)
 	// Postgres refuses a NUL character in a text column.
 	body := strings.ReplaceAll(string(fixture(t, "pull_request_opened.json")),
 		`"title": "feat: read widget configuration from the environment"`, `"title": "a\u0000b"`)
 	h.send("pull_request", "nul", []byte(body))
-	d := h.waitFor("nul", store.StatusRetrying, 10*time.Second)
+	d := h.waitFor("nul", store.StatusFailed, 10*time.Second)
 	if d.Attempts != 1 || !strings.Contains(d.LastError, "replicating pull request #1234") {
 		t.Errorf("attempts %d, last_error %q", d.Attempts, d.LastError)
 	}

@@ -6,10 +6,10 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-var accountsTable = sharedTable(1, newTable("accounts", []string{"id"}, true,
+var accountsTable = sharedTable(1, observedTable(newTable("accounts", []string{"id"}, true,
 	col("login", keep), col("type", keep), col("node_id", keep), col("site_admin", keep),
 	col("name", keep), col("email", keep), col("company", keep),
-	col("created_at", keep), col("updated_at", keep)))
+	col("created_at", keep), col("updated_at", keep))))
 
 // Account replicates a user, bot or organisation in its user shape: the full
 // profile the API returns, or the simple form nested in other objects. A

@@ -30,11 +30,11 @@ var issueCommentsTable = newTable("issue_comments", []string{"id"}, true,
 	col("user_id", keep), col("user_login", keep), col("author_association", keep),
 	col("created_at", keep), col("updated_at", keep))
 
-var reviewsTable = newTable("pull_request_reviews", []string{"id"}, false,
+var reviewsTable = observedTable(newTable("pull_request_reviews", []string{"id"}, false,
 	col("pull_request_id", keep), col("repository_id", keep), col("pull_request_number", keep),
 	col("user_id", keep), col("user_login", keep), col("author_association", keep),
 	col("state", stickyDismissed), col("commit_id", keep), col("submitted_at", keep),
-	col("created_at", keep), col("updated_at", keep))
+	col("created_at", keep), col("updated_at", keep)))
 
 var reviewCommentsTable = newTable("pull_request_review_comments", []string{"id"}, true,
 	col("pull_request_id", keep), col("repository_id", keep), col("pull_request_number", keep),
@@ -43,10 +43,10 @@ var reviewCommentsTable = newTable("pull_request_review_comments", []string{"id"
 	col("line", replace), col("original_line", keep), col("side", keep), col("commit_id", keep),
 	col("original_commit_id", keep), col("created_at", keep), col("updated_at", keep))
 
-var reviewThreadsTable = newTable("pull_request_review_threads", []string{"node_id"}, false,
+var reviewThreadsTable = observedTable(newTable("pull_request_review_threads", []string{"node_id"}, false,
 	col("pull_request_id", keep), col("repository_id", keep), col("pull_request_number", keep),
 	col("resolved", replace), col("resolved_by_login", replace), col("comment_ids", keep),
-	col("created_at", keep), col("updated_at", keep))
+	col("created_at", keep), col("updated_at", keep)))
 
 // IssueComment replicates a conversation comment on an issue or pull request
 // and its author.

@@ -6,9 +6,9 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-var labelsTable = sharedTable(3, newTable("labels", []string{"id"}, false,
+var labelsTable = sharedTable(3, observedTable(newTable("labels", []string{"id"}, false,
 	col("repository_id", keep), col("name", keep), col("color", keep), col("description", replace),
-	col("is_default", keep), col("created_at", keep), col("updated_at", keep)))
+	col("is_default", keep), col("created_at", keep), col("updated_at", keep))))
 
 var milestonesTable = newTable("milestones", []string{"id"}, true,
 	col("repository_id", keep), col("number", keep), col("title", keep), col("state", keep),
@@ -31,7 +31,9 @@ func (r *Replicator) Label(repoID int64, l *github.Label) {
 // request, as GitHub does.
 func (r *Replicator) DeleteLabel(id int64) {
 	r.markDeleted(labelsTable, fmt.Sprintf("marking label %d deleted", id), id)
-	r.queueOn(labelsTable, id, fmt.Sprintf("removing deleted label %d from issues", id), `DELETE FROM issue_labels WHERE label_id = $1`, id)
+	// In this delivery's own phase, like every other write to issue_labels,
+	// so that locks on issue_labels rows are always taken before shared rows.
+	r.queue(fmt.Sprintf("removing deleted label %d from issues", id), `DELETE FROM issue_labels WHERE label_id = $1`, id)
 }
 
 // Milestone replicates a milestone of the repository repoID and its creator.
@@ -98,6 +100,14 @@ func (r *Replicator) issueLabels(repoID int64, number int, updated *github.Times
 		ids = append(ids, l.GetID())
 		names = append(names, l.GetName())
 	}
+	// One delivery at a time sets the labels of an issue or pull request:
+	// a pull_request and an issue_comment delivery about the same number
+	// would otherwise lock its issue_labels rows in different orders. The
+	// lock comes in a statement of its own, so that the statement after it
+	// reads the other delivery's committed rows.
+	r.queue(fmt.Sprintf("waiting to set the labels of #%d in repository %d", number, repoID),
+		`SELECT pg_advisory_xact_lock(hashtextextended('osprey.issue_labels/' || $1::bigint || '/' || $2::integer, 0))`,
+		repoID, number)
 	r.queue(fmt.Sprintf("replicating the labels of #%d in repository %d", number, repoID), issueLabelsSQL,
 		repoID, number, ids, names, ts(updated), r.via == ViaWebhook, r.at)
 }

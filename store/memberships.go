@@ -6,19 +6,19 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-var orgMembershipsTable = newTable("org_memberships", []string{"organization_id", "user_id"}, false,
+var orgMembershipsTable = observedTable(newTable("org_memberships", []string{"organization_id", "user_id"}, false,
 	col("organization_login", keep), col("user_login", keep), col("role", keep), col("state", keep),
-	col("deleted_at", replace))
+	col("deleted_at", replace)))
 
-var collaboratorsTable = newTable("repository_collaborators", []string{"repository_id", "user_id"}, false,
-	col("user_login", keep), col("permission", keep), col("deleted_at", replace))
+var collaboratorsTable = observedTable(newTable("repository_collaborators", []string{"repository_id", "user_id"}, false,
+	col("user_login", keep), col("permission", keep), col("deleted_at", replace)))
 
-var teamsTable = newTable("teams", []string{"id"}, false,
+var teamsTable = observedTable(newTable("teams", []string{"id"}, false,
 	col("organization_id", keep), col("slug", keep), col("name", keep), col("privacy", keep),
-	col("parent_id", replace), col("created_at", keep), col("updated_at", keep))
+	col("parent_id", replace), col("created_at", keep), col("updated_at", keep)))
 
-var teamMembershipsTable = newTable("team_memberships", []string{"team_id", "user_id"}, false,
-	col("organization_id", keep), col("user_login", keep), col("deleted_at", replace))
+var teamMembershipsTable = observedTable(newTable("team_memberships", []string{"team_id", "user_id"}, false,
+	col("organization_id", keep), col("user_login", keep), col("deleted_at", replace)))
 
 // OrgMembership replicates a member's membership of an organisation (role
 // admin or member, state active or pending) and the member's account.

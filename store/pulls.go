@@ -38,10 +38,10 @@ func (r *Replicator) PullRequest(pr *github.PullRequest) {
 	r.accounts(pr.User, pr.MergedBy)
 	r.accounts(pr.Assignees...)
 	r.accounts(pr.RequestedReviewers...)
-	if base.Repo != nil {
+	if base.GetRepo() != nil {
 		r.Repository(base.Repo)
 	}
-	if head.Repo != nil {
+	if head.GetRepo() != nil {
 		r.Repository(head.Repo)
 	}
 	if pr.Milestone != nil {
@@ -66,7 +66,7 @@ func (r *Replicator) PullRequest(pr *github.PullRequest) {
 		pr.GetID(), nonZero(repoID), pr.GetNumber(), pr.Title, pr.State, pr.Draft, pr.Locked, pr.Merged,
 		ts(pr.MergedAt), nonZero(pr.GetMergedBy().GetID()), nonZero(pr.GetMergedBy().GetLogin()), pr.MergeCommitSHA,
 		nonZero(pr.GetUser().GetID()), nonZero(pr.GetUser().GetLogin()), pr.AuthorAssociation,
-		head.Ref, head.SHA, nonZero(head.GetRepo().GetID()), base.Ref, base.SHA,
+		nonZero(head.GetRef()), nonZero(head.GetSHA()), nonZero(head.GetRepo().GetID()), nonZero(base.GetRef()), nonZero(base.GetSHA()),
 		nonZero(pr.GetMilestone().GetID()), logins(pr.Assignees), logins(pr.RequestedReviewers),
 		pr.Comments, pr.ReviewComments, pr.Commits, pr.Additions, pr.Deletions, pr.ChangedFiles,
 		ts(pr.CreatedAt), ts(pr.UpdatedAt), ts(pr.ClosedAt))

@@ -42,7 +42,10 @@ func (c *RecentWrites) repeats(key queuedKey, sum uint64, via Source, at time.Ti
 	return ok && e.sum == sum && e.via == via && at.Sub(e.at) < unchangedRefreshDuration && !at.Before(e.at)
 }
 
-// remember records writes that committed.
+// remember records writes that committed. A row that another transaction
+// of this process wrote with different content within the window is
+// forgotten instead: the two commits may have happened in either order, so
+// what the row holds now is not known.
 func (c *RecentWrites) remember(writes []pendingWrite, via Source, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -50,12 +53,23 @@ func (c *RecentWrites) remember(writes []pendingWrite, via Source, at time.Time)
 		clear(c.entries)
 	}
 	for _, w := range writes {
-		if w.forget {
+		e, known := c.entries[w.key]
+		switch {
+		case w.forget:
 			delete(c.entries, w.key)
-			continue
+		case known && e.sum != w.sum && absDuration(at.Sub(e.at)) < unchangedRefreshDuration:
+			delete(c.entries, w.key)
+		default:
+			c.entries[w.key] = recentWrite{sum: w.sum, via: via, at: at}
 		}
-		c.entries[w.key] = recentWrite{sum: w.sum, via: via, at: at}
 	}
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // pendingWrite is a shared-row write waiting for its transaction to commit.
@@ -70,7 +84,7 @@ type pendingWrite struct {
 func (r *Replicator) UseRecentWrites(c *RecentWrites) { r.recent = c }
 
 // Committed tells r that the transaction of its last Send or Commit
-// committed, so the shared rows it wrote count as recent writes.
+// committed, so the shared rows it changed count as recent writes.
 func (r *Replicator) Committed() {
 	if r.recent != nil && len(r.sent) > 0 {
 		r.recent.remember(r.sent, r.via, r.at)
@@ -78,25 +92,21 @@ func (r *Replicator) Committed() {
 	r.sent = r.sent[:0]
 }
 
-// repeatsRecent reports whether the upsert of a shared row with data and
-// values repeats a recent write; if not, it notes the write as pending.
-func (r *Replicator) repeatsRecent(t *table, data []byte, values []any) bool {
+// recentWrite returns the recent write an upsert of a shared row with data
+// and values would make, and whether it repeats one already remembered
+// (then it need not be sent at all).
+func (r *Replicator) recentWrite(t *table, data []byte, values []any) (*pendingWrite, bool) {
 	if r.recent == nil {
-		return false
+		return nil, false
 	}
-	key := queuedKey{t.name, keyID(values[0])}
-	sum := contentSum(data, values)
-	if r.recent.repeats(key, sum, r.via, r.at) {
-		return true
-	}
-	r.pending = append(r.pending, pendingWrite{key: key, sum: sum})
-	return false
+	w := &pendingWrite{key: queuedKey{t.name, keyID(values[0])}, sum: contentSum(data, values)}
+	return w, r.recent.repeats(w.key, w.sum, r.via, r.at)
 }
 
 // forgetRecent notes that a shared row is being marked deleted.
 func (r *Replicator) forgetRecent(t *table, id int64) {
 	if r.recent != nil {
-		r.pending = append(r.pending, pendingWrite{key: queuedKey{t.name, id}, forget: true})
+		r.forgets = append(r.forgets, pendingWrite{key: queuedKey{t.name, id}, forget: true})
 	}
 }
 

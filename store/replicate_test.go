@@ -411,8 +411,13 @@ func TestReplicateBodyWithNUL(t *testing.T) {
 	db, _ := testdb.New(t)
 	replicate(t, db, store.ViaWebhook, func(r *store.Replicator) {
 		r.IssueComment(store.IssueRef{RepositoryID: 1, Number: 2}, &github.IssueComment{ID: github.Int64(3), Body: github.String("a\x00b")})
+		// The six characters \u0000, as a comment about code may hold, are text, not a NUL.
+		r.IssueComment(store.IssueRef{RepositoryID: 1, Number: 2}, &github.IssueComment{ID: github.Int64(4), Body: github.String(`say \u0000 or \\u0000`)})
 	})
-	runChecks(t, db, []check{{`SELECT data->>'body' FROM issue_comments`, "a\uFFFDb"}})
+	runChecks(t, db, []check{
+		{`SELECT data->>'body' FROM issue_comments WHERE id = 3`, "a\uFFFDb"},
+		{`SELECT data->>'body' FROM issue_comments WHERE id = 4`, `say \u0000 or \\u0000`},
+	})
 }
 
 func TestReplicatorErrorNamesTheObject(t *testing.T) {
@@ -462,6 +467,17 @@ func TestViews(t *testing.T) {
 		{`SELECT string_agg(format('%s:%s:%s:%s', number, coalesce(first_responder, '-'), coalesce(first_response_kind, '-'),
 			coalesce(time_to_first_response::text, '-')), ',' ORDER BY number) FROM pull_request_first_response`,
 			"1234:carol-review:review:00:40:00,1236:-:-:-"},
+	})
+	// A renamed label shows its new name; a review an API listing gave
+	// without the pull request's id still counts as a response.
+	replicate(t, db, store.ViaAPI, func(r *store.Replicator) {
+		r.Label(2001, &github.Label{ID: github.Int64(7001), Name: github.String("triage")})
+		r.PullRequestReview(store.PullRequestRef{RepositoryID: 2001, Number: 1236}, &github.PullRequestReview{ID: github.Int64(9),
+			User: reviewed.Review.User, State: github.String("APPROVED"), SubmittedAt: at("2026-11-20T13:30:00Z")})
+	})
+	runChecks(t, db, []check{
+		{`SELECT labels::text FROM open_pull_requests WHERE number = 1234`, "{triage}"},
+		{`SELECT format('%s:%s', first_responder, time_to_first_response) FROM pull_request_first_response WHERE number = 1236`, "carol-review:00:30:00"},
 	})
 	merged := load[github.PullRequestEvent](t, "pull_request_closed_merged.json")
 	replicate(t, db, store.ViaWebhook, func(r *store.Replicator) { r.PullRequest(merged.PullRequest) })
@@ -559,6 +575,20 @@ func TestRecentWritesLeaveOutRepeats(t *testing.T) {
 			t.Errorf("%s: %d statements queued, want %d", tt.name, got, tt.want)
 		}
 	}
+	// Two transactions commit different content, and tell the cache in
+	// the other order: the row's content is not known, so nothing is left out.
+	y, x := queue(store.ViaWebhook, at.Add(31*time.Second), &renamed), queue(store.ViaWebhook, at.Add(32*time.Second), acme)
+	if err := y.Commit(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Commit(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	x.Committed()
+	y.Committed()
+	if r := queue(store.ViaWebhook, at.Add(33*time.Second), &renamed); r.Len() != 1 {
+		t.Errorf("after crossed commits: %d statements queued, want 1", r.Len())
+	}
 	deleted := store.NewReplicator(store.ViaWebhook, at.Add(40*time.Second))
 	deleted.UseRecentWrites(recent)
 	deleted.DeleteAccount(5001)
@@ -566,4 +596,61 @@ func TestRecentWritesLeaveOutRepeats(t *testing.T) {
 	if r := queue(store.ViaWebhook, at.Add(50*time.Second), acme); r.Len() != 1 {
 		t.Errorf("after the row was marked deleted: %d statements queued, want 1", r.Len())
 	}
+}
+
+// The guard that skips unchanged shared rows compares values: a repository
+// whose topics lost one is a change, though the stored topics contain the new.
+func TestSharedRowGuardSeesAShorterList(t *testing.T) {
+	db, _ := testdb.New(t)
+	repo := func(topics ...string) step {
+		return func(r *store.Replicator) {
+			r.Repository(&github.Repository{ID: github.Int64(7), Name: github.String("w"), FullName: github.String("acme/w"),
+				Topics: topics, UpdatedAt: &github.Timestamp{Time: at}})
+		}
+	}
+	replicate(t, db, store.ViaWebhook, repo("a", "b"), repo("a"))
+	runChecks(t, db, []check{{`SELECT data->>'topics' FROM repositories`, `["a"]`}})
+}
+
+// Copies of objects without an updated_at (memberships, labels, accounts as
+// nested in other objects) are ordered by when GitHub sent them: a late
+// delivery of an older copy changes nothing.
+func TestCopiesWithoutUpdatedAtAreOrderedByObservation(t *testing.T) {
+	db, _ := testdb.New(t)
+	ctx := context.Background()
+	added := load[github.OrganizationEvent](t, "organization_member_added.json")
+	removed := *added.Membership
+	write := func(observed time.Time, fill step) {
+		r := store.NewReplicator(store.ViaWebhook, at.Add(time.Hour)) // processed later, in any order
+		r.ObservedAt(observed)
+		fill(r)
+		if err := r.Commit(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user := func(login string) *github.User {
+		return &github.User{ID: github.Int64(42), Login: github.String(login), Type: github.String("User")}
+	}
+	label := func(name string) *github.Label { return &github.Label{ID: github.Int64(43), Name: github.String(name)} }
+	// Newer copies first, older ones after.
+	write(at.Add(2*time.Minute), func(r *store.Replicator) {
+		r.OrgMembership(added.Organization, &removed, true)
+		r.Account(user("alice2"))
+		r.Label(2001, label("triaged"))
+	})
+	write(at.Add(time.Minute), func(r *store.Replicator) {
+		r.OrgMembership(added.Organization, added.Membership, false)
+		r.Account(user("alice"))
+		r.Label(2001, label("triage"))
+	})
+	runChecks(t, db, []check{
+		{`SELECT format('%s:%s', user_login, deleted_at IS NOT NULL) FROM org_memberships`, "alice-maint:t"},
+		{`SELECT login FROM accounts WHERE id = 42`, "alice2"},
+		{`SELECT name FROM labels WHERE id = 43`, "triaged"},
+	})
+	// A full profile from the API (with updated_at) is ordered by that.
+	full := user("alice3")
+	full.UpdatedAt = &github.Timestamp{Time: at}
+	write(at, func(r *store.Replicator) { r.Account(full) })
+	runChecks(t, db, []check{{`SELECT login FROM accounts WHERE id = 42`, "alice3"}})
 }

@@ -34,19 +34,20 @@ import (
 // then id): a transaction then holds their locks only for the moment before
 // it commits, and two transactions never wait on each other in a cycle.
 type Replicator struct {
-	via    Source
-	at     time.Time
-	own    []statement // this delivery's own objects, in the order queued
-	shared []statement // rows of shared tables, sorted before sending
+	via      Source
+	at       time.Time
+	observed time.Time
+	own      []statement // this delivery's own objects, in the order queued
+	shared   []statement // rows of shared tables, sorted before sending
 	// queued remembers the objects already queued (kind and id) with their
 	// updated_at, so an object nested several times in one payload (the
 	// sender who is also the author) is written once.
 	queued map[queuedKey]time.Time
 	// recent, when set, lets upserts of shared rows that repeat a recent
-	// write be left out; pending are the shared-row writes of the batch
-	// being built, sent those of the batch sent, waiting for the commit.
+	// write be left out; forgets are the shared rows being marked deleted,
+	// sent the shared-row writes sent, waiting for the commit.
 	recent  *RecentWrites
-	pending []pendingWrite
+	forgets []pendingWrite
 	sent    []pendingWrite
 }
 
@@ -57,6 +58,9 @@ type statement struct {
 	what string // what it does, for errors
 	rank int
 	id   int64
+	// remember is the recent write this statement makes, if it writes a
+	// row: it counts once the transaction commits.
+	remember *pendingWrite
 }
 
 type queuedKey struct {
@@ -67,8 +71,14 @@ type queuedKey struct {
 // NewReplicator returns an empty Replicator whose writes record that they
 // came via the given source at the given time.
 func NewReplicator(via Source, at time.Time) *Replicator {
-	return &Replicator{via: via, at: at, queued: map[queuedKey]time.Time{}}
+	return &Replicator{via: via, at: at, observed: at, queued: map[queuedKey]time.Time{}}
 }
+
+// ObservedAt says when GitHub sent the objects (a delivery's received_at);
+// by default, the time given to NewReplicator. It orders the copies of
+// objects that carry no updated_at: labels, reviews, review threads,
+// memberships, teams, and accounts nested in other objects.
+func (r *Replicator) ObservedAt(t time.Time) { r.observed = t }
 
 // Len is the number of statements queued.
 func (r *Replicator) Len() int { return len(r.own) + len(r.shared) }
@@ -95,22 +105,31 @@ func (r *Replicator) send(ctx context.Context, to batchSender) error {
 	var batch pgx.Batch
 	var what []string
 	done := 0
+	sentBefore := len(r.sent)
 	for _, list := range [][]statement{r.own, r.shared} {
 		for _, st := range list {
-			batch.Queue(st.sql, st.args...)
+			remember := st.remember
+			batch.Queue(st.sql, st.args...).Exec(func(tag pgconn.CommandTag) error {
+				done++
+				// A write the guard left out changed nothing: it is
+				// not a recent write of this process.
+				if remember != nil && tag.RowsAffected() > 0 {
+					r.sent = append(r.sent, *remember)
+				}
+				return nil
+			})
 			what = append(what, st.what)
 		}
-	}
-	for _, qq := range batch.QueuedQueries {
-		qq.Exec(func(pgconn.CommandTag) error { done++; return nil })
 	}
 	err := to.SendBatch(ctx, &batch).Close()
 	r.own, r.shared = r.own[:0], r.shared[:0]
 	clear(r.queued)
 	if err == nil {
-		r.sent = append(r.sent, r.pending...)
+		r.sent = append(r.sent, r.forgets...)
+	} else {
+		r.sent = r.sent[:sentBefore]
 	}
-	r.pending = r.pending[:0]
+	r.forgets = r.forgets[:0]
 	if err == nil {
 		return nil
 	}
@@ -150,11 +169,17 @@ func (r *Replicator) queue(what string, sql string, args ...any) {
 // queueOn adds a statement on the row id of t: to the shared rows when t is
 // a shared table, else like queue.
 func (r *Replicator) queueOn(t *table, id int64, what string, sql string, args ...any) {
+	r.queueRemembering(t, id, nil, what, sql, args...)
+}
+
+// queueRemembering is queueOn for a write that counts as a recent write of
+// the shared row once committed.
+func (r *Replicator) queueRemembering(t *table, id int64, remember *pendingWrite, what string, sql string, args ...any) {
 	if t.sharedRank == 0 {
 		r.queue(what, sql, args...)
 		return
 	}
-	r.shared = append(r.shared, statement{sql: sql, args: args, what: what, rank: t.sharedRank, id: id})
+	r.shared = append(r.shared, statement{sql: sql, args: args, what: what, rank: t.sharedRank, id: id, remember: remember})
 }
 
 // firstSight reports whether the object (table, id) with the given
@@ -181,16 +206,23 @@ func (r *Replicator) firstSight(table string, id int64, updated *github.Timestam
 // data rather than kept from an older version.
 func (r *Replicator) upsert(t *table, what string, obj any, nulls []string, values ...any) {
 	data := withoutNUL(jsonOf(obj))
-	if t.sharedRank != 0 && r.repeatsRecent(t, data, values) {
-		return
+	var remember *pendingWrite
+	if t.sharedRank != 0 {
+		var repeats bool
+		if remember, repeats = r.recentWrite(t, data, values); repeats {
+			return
+		}
 	}
 	if nulls == nil {
 		nulls = []string{}
 	}
+	if t.observed {
+		values = append(values, r.observed)
+	}
 	args := make([]any, 0, len(values)+4)
 	args = append(args, values...)
 	args = append(args, data, nulls, r.via == ViaWebhook, r.at)
-	r.queueOn(t, keyID(values[0]), what, t.upsertSQL, args...)
+	r.queueRemembering(t, keyID(values[0]), remember, what, t.upsertSQL, args...)
 }
 
 // keyID is the first key value of a row when it is a GitHub id, for ordering
@@ -241,13 +273,23 @@ type table struct {
 	name       string
 	key        []string
 	columns    []column
-	ordered    bool
+	ordered    bool // objects carry GitHub's updated_at
+	observed   bool // the table has observed_at, ordering copies without updated_at
 	upsertSQL  string
 	deleteSQL  string
 }
 
 func newTable(name string, key []string, ordered bool, columns ...column) *table {
 	t := &table{name: name, key: key, columns: columns, ordered: ordered}
+	t.build()
+	return t
+}
+
+// observedTable gives t the observed_at column (last in its values, filled
+// in by upsert), which orders the copies that carry no updated_at.
+func observedTable(t *table) *table {
+	t.observed = true
+	t.columns = append(t.columns, col("observed_at", latest))
 	t.build()
 	return t
 }
@@ -269,11 +311,14 @@ func (t *table) build() {
 	}
 	n := len(names)
 	placeholders := make([]string, n)
-	updatedAt := ""
+	updatedAt, observedAt := "", ""
 	for i := range placeholders {
 		placeholders[i] = fmt.Sprintf("$%d", i+1)
-		if names[i] == "updated_at" {
+		switch names[i] {
+		case "updated_at":
 			updatedAt = placeholders[i]
+		case "observed_at":
+			observedAt = placeholders[i]
 		}
 	}
 	data, nulls, webhook, at := n+1, n+2, n+3, n+4
@@ -297,29 +342,51 @@ func (t *table) build() {
 		fmt.Sprintf("data = (o.data - $%d::text[]) || EXCLUDED.data", nulls),
 		"last_replicated_via_webhook_at = coalesce(EXCLUDED.last_replicated_via_webhook_at, o.last_replicated_via_webhook_at)",
 		"last_replicated_via_api_at = coalesce(EXCLUDED.last_replicated_via_api_at, o.last_replicated_via_api_at)")
-	where := ""
+	// The order: by GitHub's updated_at when both copies have one; a copy
+	// without one, in a table with observed_at, by when GitHub sent it.
+	var order []string
 	if t.ordered {
-		where = "\nWHERE o.updated_at IS NULL OR EXCLUDED.updated_at IS NULL OR o.updated_at <= EXCLUDED.updated_at"
+		order = append(order, "(o.updated_at IS NULL OR EXCLUDED.updated_at IS NULL OR o.updated_at <= EXCLUDED.updated_at)")
+	}
+	if t.observed {
+		byObserved := "o.observed_at IS NULL OR EXCLUDED.observed_at IS NULL OR o.observed_at <= EXCLUDED.observed_at"
+		if t.ordered {
+			byObserved = "EXCLUDED.updated_at IS NOT NULL OR " + byObserved
+		}
+		order = append(order, "("+byObserved+")")
+	}
+	where := ""
+	if len(order) > 0 {
+		where = "\nWHERE " + strings.Join(order, " AND ")
 	}
 	var match []string
 	for i, k := range t.key {
 		match = append(match, fmt.Sprintf("%s = $%d", k, i+1))
 	}
 	// Rows of shared tables are read before they are written: when the row
-	// is newer than the object, or already holds all of it and was stamped
-	// from the same source in the last minute, nothing is written and no
-	// lock is taken. Without this, every delivery of an organisation would
+	// is newer than the object, or already holds each of its keys with the
+	// same value (equal, not merely containing it: a list that lost an item
+	// is a change) and was stamped from the same source in the last minute,
+	// nothing is written and no lock is taken. Without this, every delivery of an organisation would
 	// queue on the lock of the organisation's account.
 	guard := ""
 	if t.sharedRank != 0 {
 		stale, same := "false", "true"
-		if t.ordered {
+		switch {
+		case t.ordered && t.observed:
+			stale = fmt.Sprintf("s.updated_at > %[1]s OR (%[1]s IS NULL AND s.observed_at > %[2]s)", updatedAt, observedAt)
+		case t.ordered:
 			stale = fmt.Sprintf("s.updated_at > %s", updatedAt)
+		case t.observed:
+			stale = fmt.Sprintf("s.observed_at > %s", observedAt)
+		}
+		if t.ordered {
 			same = fmt.Sprintf("(%[1]s IS NULL OR s.updated_at = %[1]s)", updatedAt)
 		}
 		guard = fmt.Sprintf(`
 WHERE NOT EXISTS (SELECT 1 FROM %[1]s s WHERE s.%[2]s AND (%[3]s OR (%[4]s
-	AND s.data @> $%[5]d::jsonb AND NOT (s.data ?| $%[6]d::text[])
+	AND NOT EXISTS (SELECT 1 FROM jsonb_each($%[5]d::jsonb) n WHERE s.data -> n.key IS DISTINCT FROM n.value)
+	AND NOT (s.data ?| $%[6]d::text[])
 	AND CASE WHEN $%[7]d::boolean THEN s.last_replicated_via_webhook_at ELSE s.last_replicated_via_api_at END
 		>= $%[8]d::timestamptz - interval '%[9]d seconds')))`,
 			t.name, strings.Join(match, " AND s."), stale, same, data, nulls, webhook, at, int(unchangedRefreshDuration.Seconds()))
@@ -394,13 +461,35 @@ func jsonOf(v any) []byte {
 	return b
 }
 
-// withoutNUL replaces the escaped NUL characters in a JSON text, which jsonb
-// refuses (a comment body may hold one), with U+FFFD.
+// withoutNUL replaces the escaped NUL characters (\u0000) in a JSON text,
+// which jsonb refuses (a comment body may hold one), with U+FFFD. A
+// backslash that is itself escaped (the text "\\u0000", as a comment about
+// code may hold) is left alone.
 func withoutNUL(data []byte) []byte {
-	if !bytes.Contains(data, []byte(`\u0000`)) {
+	escape := []byte(`\u0000`)
+	if !bytes.Contains(data, escape) {
 		return data
 	}
-	return bytes.ReplaceAll(data, []byte(`\u0000`), []byte(`\ufffd`))
+	out := make([]byte, 0, len(data))
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			out = append(out, data[i])
+			continue
+		}
+		if bytes.HasPrefix(data[i:], escape) {
+			out = append(out, `\ufffd`...)
+			i += len(escape) - 1
+			continue
+		}
+		// Any other escape: copy the backslash and the character it
+		// escapes, so an escaped backslash is never read as a new escape.
+		out = append(out, data[i])
+		if i+1 < len(data) {
+			i++
+			out = append(out, data[i])
+		}
+	}
+	return out
 }
 
 // replicatedTables lists the tables of the replica, for counting.

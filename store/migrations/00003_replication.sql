@@ -4,6 +4,10 @@
 -- richest version of the object seen, as JSON), GitHub's own timestamps,
 -- deleted_at (osprey keeps deleted objects), and the freshness columns
 -- last_replicated_via_webhook_at / _via_api_at / last_replicated_at.
+-- Tables whose objects GitHub gives no updated_at (and accounts, whose
+-- nested copies have none) have observed_at: when GitHub sent the copy
+-- stored (a delivery's received_at, or when the API was read), which orders
+-- those copies instead.
 -- docs/schema.md describes every table; the names are a public interface.
 
 -- accounts: users, organisations, bots and mannequins (type says which).
@@ -18,6 +22,7 @@ CREATE TABLE accounts (
     company                        text,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -65,6 +70,7 @@ CREATE TABLE labels (
     is_default                     boolean,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -233,6 +239,7 @@ CREATE TABLE pull_request_reviews (
     submitted_at                   timestamptz,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -284,6 +291,7 @@ CREATE TABLE pull_request_review_threads (
     comment_ids                    bigint[],
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -320,6 +328,7 @@ CREATE TABLE org_memberships (
     state                          text,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -339,6 +348,7 @@ CREATE TABLE repository_collaborators (
     permission                     text,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -358,6 +368,7 @@ CREATE TABLE teams (
     parent_id                      bigint,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,
@@ -374,6 +385,7 @@ CREATE TABLE team_memberships (
     user_login                     text,
     created_at                     timestamptz,
     updated_at                     timestamptz,
+    observed_at                    timestamptz,
     deleted_at                     timestamptz,
     data                           jsonb COMPRESSION lz4 NOT NULL,
     last_replicated_via_webhook_at timestamptz,

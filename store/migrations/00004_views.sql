@@ -1,6 +1,7 @@
 -- +goose Up
 -- open_pull_requests: the pull requests open now, with what a triage
--- dashboard shows. labels comes from issue_labels.
+-- dashboard shows. labels comes from issue_labels, named as the labels are
+-- named now (a renamed label shows its new name).
 CREATE VIEW open_pull_requests AS
 SELECT p.id,
        p.repository_id,
@@ -14,7 +15,8 @@ SELECT p.id,
        p.created_at,
        p.updated_at,
        now() - p.created_at AS age,
-       coalesce((SELECT array_agg(l.label_name ORDER BY l.label_name) FROM issue_labels l
+       coalesce((SELECT array_agg(coalesce(lb.name, l.label_name) ORDER BY coalesce(lb.name, l.label_name))
+                 FROM issue_labels l LEFT JOIN labels lb ON lb.id = l.label_id
                  WHERE l.repository_id = p.repository_id AND l.issue_number = p.number), '{}') AS labels,
        p.data->>'html_url' AS html_url
 FROM pull_requests p
@@ -25,7 +27,8 @@ WHERE p.state = 'open' AND p.deleted_at IS NULL AND r.deleted_at IS NULL;
 -- pull_request_first_response: for every pull request, the first
 -- conversation comment, review or review comment by someone other than its
 -- author and not by a bot, and how long after the opening it came. Pull
--- requests nobody answered yet have NULLs.
+-- requests nobody answered yet have NULLs. Deleted comments count: they
+-- were an answer when they were written.
 CREATE VIEW pull_request_first_response AS
 SELECT p.id,
        p.repository_id,
@@ -47,17 +50,24 @@ LEFT JOIN LATERAL (
         FROM issue_comments c WHERE c.repository_id = p.repository_id AND c.issue_number = p.number
         UNION ALL
         SELECT v.submitted_at, v.user_id, v.user_login, 'review'
-        FROM pull_request_reviews v WHERE v.pull_request_id = p.id
+        FROM pull_request_reviews v
+        WHERE v.pull_request_id = p.id
+           OR (v.pull_request_id IS NULL AND v.repository_id = p.repository_id AND v.pull_request_number = p.number)
         UNION ALL
-        SELECT rc.created_at, rc.user_id, rc.user_login, 'review_comment'
-        FROM pull_request_review_comments rc WHERE rc.pull_request_id = p.id
+        -- A comment written in a pending review is seen when its review is
+        -- submitted, not when it was drafted.
+        SELECT greatest(rc.created_at, rv.submitted_at), rc.user_id, rc.user_login, 'review_comment'
+        FROM pull_request_review_comments rc
+        LEFT JOIN pull_request_reviews rv ON rv.id = rc.pull_request_review_id
+        WHERE rc.pull_request_id = p.id
+           OR (rc.pull_request_id IS NULL AND rc.repository_id = p.repository_id AND rc.pull_request_number = p.number)
     ) x
     LEFT JOIN accounts a ON a.id = x.user_id
     WHERE x.responded_at IS NOT NULL
       AND x.user_id IS DISTINCT FROM p.user_id
       AND x.login IS DISTINCT FROM p.user_login
       AND a.type IS DISTINCT FROM 'Bot'
-      AND x.login NOT LIKE '%[bot]'
+      AND coalesce(x.login, '') NOT LIKE '%[bot]'
     ORDER BY x.responded_at, x.kind
     LIMIT 1
 ) f ON true
