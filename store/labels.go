@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -98,7 +99,7 @@ func (r *Replicator) issueLabels(repoID int64, number int, updated *github.Times
 		seen[l.GetID()] = true
 		r.Label(repoID, l)
 		ids = append(ids, l.GetID())
-		names = append(names, l.GetName())
+		names = append(names, strings.ReplaceAll(l.GetName(), "\x00", "\uFFFD"))
 	}
 	// One delivery at a time sets the labels of an issue or pull request:
 	// a pull_request and an issue_comment delivery about the same number

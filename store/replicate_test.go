@@ -407,16 +407,18 @@ func TestReplicateStampsTheSource(t *testing.T) {
 	runChecks(t, db, []check{{`SELECT format('%s|%s', last_replicated_via_api_at < last_replicated_via_webhook_at, last_replicated_at = last_replicated_via_webhook_at) FROM pull_requests`, "t|t"}})
 }
 
-func TestReplicateBodyWithNUL(t *testing.T) {
+func TestReplicateTextWithNUL(t *testing.T) {
 	db, _ := testdb.New(t)
 	replicate(t, db, store.ViaWebhook, func(r *store.Replicator) {
 		r.IssueComment(store.IssueRef{RepositoryID: 1, Number: 2}, &github.IssueComment{ID: github.Int64(3), Body: github.String("a\x00b")})
+		r.PullRequestReviewComment(store.PullRequestRef{Number: 7}, &github.PullRequestComment{ID: github.Int64(5), Path: github.String("src/a\x00b.go")})
 		// The six characters \u0000, as a comment about code may hold, are text, not a NUL.
 		r.IssueComment(store.IssueRef{RepositoryID: 1, Number: 2}, &github.IssueComment{ID: github.Int64(4), Body: github.String(`say \u0000 or \\u0000`)})
 	})
 	runChecks(t, db, []check{
 		{`SELECT data->>'body' FROM issue_comments WHERE id = 3`, "a\uFFFDb"},
 		{`SELECT data->>'body' FROM issue_comments WHERE id = 4`, `say \u0000 or \\u0000`},
+		{`SELECT path FROM pull_request_review_comments WHERE id = 5`, "src/a\uFFFDb.go"},
 	})
 }
 
@@ -425,8 +427,9 @@ func TestReplicatorErrorNamesTheObject(t *testing.T) {
 	ctx := context.Background()
 	r := store.NewReplicator(store.ViaWebhook, at)
 	r.Account(&github.User{ID: github.Int64(1), Login: github.String("ok")})
-	// Postgres refuses a NUL byte in text.
-	r.PullRequestReviewComment(store.PullRequestRef{Number: 7}, &github.PullRequestComment{ID: github.Int64(99), Path: github.String("a\x00b")})
+	// Postgres refuses text that is not UTF-8 (JSON decoding never makes
+	// such a string; a caller bug could).
+	r.PullRequestReviewComment(store.PullRequestRef{Number: 7}, &github.PullRequestComment{ID: github.Int64(99), Path: github.String("a\xffb")})
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return r.Send(ctx, tx) })
 	if err == nil || !strings.Contains(err.Error(), "replicating review comment 99 on pull request #7") {
 		t.Fatalf("err = %v, want it to name review comment 99", err)

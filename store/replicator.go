@@ -216,6 +216,7 @@ func (r *Replicator) upsert(t *table, what string, obj any, nulls []string, valu
 	if nulls == nil {
 		nulls = []string{}
 	}
+	withoutNULText(values)
 	if t.observed {
 		values = append(values, r.observed)
 	}
@@ -490,6 +491,25 @@ func withoutNUL(data []byte) []byte {
 		}
 	}
 	return out
+}
+
+// withoutNULText replaces NUL characters, which Postgres text refuses, in
+// the string values of a row with U+FFFD, as withoutNUL does in data: a
+// title holding one is stored rather than failing its delivery.
+func withoutNULText(values []any) {
+	for i, v := range values {
+		switch v := v.(type) {
+		case string:
+			if strings.IndexByte(v, 0) >= 0 {
+				values[i] = strings.ReplaceAll(v, "\x00", "\uFFFD")
+			}
+		case *string:
+			if v != nil && strings.IndexByte(*v, 0) >= 0 {
+				clean := strings.ReplaceAll(*v, "\x00", "\uFFFD")
+				values[i] = &clean
+			}
+		}
+	}
 }
 
 // replicatedTables lists the tables of the replica, for counting.
