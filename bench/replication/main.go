@@ -140,6 +140,20 @@ func main() {
 	}
 }
 
+// scratchDatabase creates a database for one phase and returns its URL and
+// what drops it (nothing, with -keep: the name is printed instead).
+func scratchDatabase(ctx context.Context, adminURL string) (string, func(), error) {
+	dbURL, drop, err := benchkit.CreateDatabase(ctx, adminURL, fmt.Sprintf("osprey_bench_%d", time.Now().UnixNano()))
+	if err != nil {
+		return "", nil, err
+	}
+	if keepDatabases {
+		fmt.Println("database:", dbURL)
+		return dbURL, func() {}, nil
+	}
+	return dbURL, drop, nil
+}
+
 func cpuSeconds(u syscall.Rusage) float64 {
 	return float64(u.Utime.Sec+u.Stime.Sec) + float64(u.Utime.Usec+u.Stime.Usec)/1e6
 }
@@ -150,15 +164,11 @@ func fail(err error) {
 }
 
 func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string) error {
-	dbURL, drop, err := benchkit.CreateDatabase(ctx, adminURL, fmt.Sprintf("osprey_bench_%d", time.Now().UnixNano()))
+	dbURL, drop, err := scratchDatabase(ctx, adminURL)
 	if err != nil {
 		return err
 	}
-	if keepDatabases {
-		fmt.Println("database:", dbURL)
-	} else {
-		defer drop()
-	}
+	defer drop()
 	var opts server.Options
 	if res.NoopHandlers {
 		// Every event taken by a handler that does nothing: the cost of
@@ -229,15 +239,11 @@ func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string)
 }
 
 func ceiling(ctx context.Context, res *result, mix []delivery, adminURL string) error {
-	dbURL, drop, err := benchkit.CreateDatabase(ctx, adminURL, fmt.Sprintf("osprey_bench_%d", time.Now().UnixNano()))
+	dbURL, drop, err := scratchDatabase(ctx, adminURL)
 	if err != nil {
 		return err
 	}
-	if keepDatabases {
-		fmt.Println("database:", dbURL)
-	} else {
-		defer drop()
-	}
+	defer drop()
 	srv, err := benchkit.Start(ctx, dbURL, res.Workers, res.DatabaseMaxConns, server.Options{}, false)
 	if err != nil {
 		return err
