@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -157,5 +158,37 @@ func TestNULInATitleIsStored(t *testing.T) {
 	var title string
 	if err := h.db.QueryRow(context.Background(), `SELECT title FROM pull_requests`).Scan(&title); err != nil || title != "a\uFFFDb" {
 		t.Errorf("title %q (err %v), want a\uFFFDb", title, err)
+	}
+}
+
+// A transferred issue is replicated where it went, and the old one is kept
+// as deleted.
+func TestTransferredIssue(t *testing.T) {
+	h := newHarness(t)
+	var event map[string]any
+	if err := json.Unmarshal(fixture(t, "issues_opened.json"), &event); err != nil {
+		t.Fatal(err)
+	}
+	var moved map[string]any
+	if err := json.Unmarshal(fixture(t, "repository_transferred.json"), &moved); err != nil {
+		t.Fatal(err)
+	}
+	newIssue := map[string]any{}
+	for k, v := range event["issue"].(map[string]any) {
+		newIssue[k] = v
+	}
+	newIssue["id"], newIssue["number"] = 1700000099, 7
+	event["action"] = "transferred"
+	event["changes"] = map[string]any{"new_issue": newIssue, "new_repository": moved["repository"]}
+	body, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.send("issues", "transfer", body)
+	h.waitFor("transfer", store.StatusProcessed, 10*time.Second)
+	var got string
+	if err := h.db.QueryRow(context.Background(), `SELECT string_agg(format('%s:%s:%s', id, repository_id, deleted_at IS NOT NULL), ',' ORDER BY id)
+		FROM issues`).Scan(&got); err != nil || got != "1700000002:2001:t,1700000099:2002:f" {
+		t.Errorf("issues = %q (err %v)", got, err)
 	}
 }

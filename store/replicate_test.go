@@ -319,6 +319,13 @@ func TestReplicate(t *testing.T) {
 			},
 		},
 		{
+			name: "an organisation deleted",
+			steps: []step{func(r *store.Replicator) {
+				r.Organization(load[github.OrganizationEvent](t, "organization_member_added.json").Organization)
+			}, func(r *store.Replicator) { r.DeleteAccount(5001) }},
+			checks: []check{{`SELECT format('%s|%s|%s', login, type, deleted_at IS NOT NULL) FROM accounts`, "acme|Organization|t"}},
+		},
+		{
 			name:  "a milestone closed and deleted",
 			steps: []step{milestone("milestone_created.json"), milestone("milestone_closed.json"), milestone("milestone_deleted.json")},
 			checks: []check{{`SELECT format('%s|%s|%s|%s', title, state, closed_at, deleted_at IS NOT NULL) FROM milestones`,
