@@ -433,14 +433,17 @@ func TestReplicatorErrorNamesTheObject(t *testing.T) {
 	db, _ := testdb.New(t)
 	ctx := context.Background()
 	r := store.NewReplicator(store.ViaWebhook, at)
-	r.Account(&github.User{ID: github.Int64(1), Login: github.String("ok")})
+	r.IssueComment(store.IssueRef{RepositoryID: 1, Number: 7}, &github.IssueComment{ID: github.Int64(98)})
 	// Postgres refuses text that is not UTF-8 (JSON decoding never makes
 	// such a string; a caller bug could).
 	r.PullRequestReviewComment(store.PullRequestRef{Number: 7}, &github.PullRequestComment{ID: github.Int64(99), Path: github.String("a\xffb")})
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return r.Send(ctx, tx) })
+	// Commit sends the batch as one implicit transaction: the comment
+	// written before the refused row is rolled back with it.
+	err := r.Commit(ctx, db)
 	if err == nil || !strings.Contains(err.Error(), "replicating review comment 99 on pull request #7") {
 		t.Fatalf("err = %v, want it to name review comment 99", err)
 	}
+	runChecks(t, db, []check{{`SELECT count(*)::text FROM issue_comments`, "0"}})
 }
 
 func TestViews(t *testing.T) {
