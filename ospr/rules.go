@@ -1,0 +1,91 @@
+package ospr
+
+import (
+	"regexp"
+)
+
+// Rules are the settings the triage decides by: the server's defaults with
+// the organisation's and the repository's overrides applied.
+type Rules struct {
+	// BotLogins are authors treated as bots besides accounts of type Bot.
+	BotLogins []string `yaml:"bot_logins"`
+	// ExemptPrivateOrgs need no agreements in their private repositories.
+	ExemptPrivateOrgs []string `yaml:"exempt_private_orgs"`
+	// RefusingOrgs accept no outside contributions.
+	RefusingOrgs []string `yaml:"refusing_orgs"`
+	// AcceptsOutsideContributions, when set (by a repository's config),
+	// overrides RefusingOrgs for that repository.
+	AcceptsOutsideContributions *bool `yaml:"accepts_outside_contributions"`
+	// BlendedPattern matches the titles of blended pull requests.
+	BlendedPattern string `yaml:"blended_pattern"`
+	Labels         Labels `yaml:"labels"`
+	Status         Status `yaml:"status"`
+
+	blendedRE *regexp.Regexp
+}
+
+// Labels are the label names the triage manages.
+type Labels struct {
+	OSPR               string   `yaml:"ospr"`
+	Blended            string   `yaml:"blended"`
+	CoreContributor    string   `yaml:"core_contributor"`
+	ObsoleteWhenClosed []string `yaml:"obsolete_when_closed"`
+	ObsoleteWhenMerged []string `yaml:"obsolete_when_merged"` // removed on merge, besides ObsoleteWhenClosed
+}
+
+// Status configures the contributor-agreement commit status.
+type Status struct {
+	Context   string `yaml:"context"`
+	TargetURL string `yaml:"target_url"`
+}
+
+// DefaultRules are the server's defaults.
+func DefaultRules() Rules {
+	return Rules{
+		BlendedPattern: `\[\s*BD\s*-\s*\d+\s*\]`,
+		Labels: Labels{
+			OSPR:            "open-source-contribution",
+			Blended:         "blended",
+			CoreContributor: "core contributor",
+			ObsoleteWhenClosed: []string{"needs maintainer attention", "needs reviewer assigned", "needs test run",
+				"waiting for eng review", "waiting on author"},
+			ObsoleteWhenMerged: []string{"blocked by other work", "changes requested", "inactive",
+				"needs more product information", "needs rescoping"},
+		},
+		Status: Status{Context: "osprey/cla"},
+	}
+}
+
+// Validate compiles what needs compiling and says what is wrong, naming the
+// setting.
+func (r *Rules) Validate() error {
+	re, err := regexp.Compile(r.BlendedPattern)
+	if err != nil {
+		return &SettingError{Key: "blended_pattern", Err: err}
+	}
+	r.blendedRE = re
+	if r.Status.Context == "" {
+		return &SettingError{Key: "status.context", Err: errEmpty}
+	}
+	return nil
+}
+
+// blended is the compiled BlendedPattern: compiled by Validate, or here for
+// rules that skipped it (a pattern that does not compile matches nothing).
+func (r Rules) blended() *regexp.Regexp {
+	if r.blendedRE != nil {
+		return r.blendedRE
+	}
+	re, err := regexp.Compile(r.BlendedPattern)
+	if err != nil || r.BlendedPattern == "" {
+		return regexp.MustCompile(`$.^`)
+	}
+	return re
+}
+
+func (r Rules) acceptsOutside(org string) bool {
+	if r.AcceptsOutsideContributions != nil {
+		return *r.AcceptsOutsideContributions
+	}
+	return !containsFold(r.RefusingOrgs, org)
+}
