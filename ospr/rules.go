@@ -17,11 +17,32 @@ type Rules struct {
 	// overrides RefusingOrgs for that repository.
 	AcceptsOutsideContributions *bool `yaml:"accepts_outside_contributions"`
 	// BlendedPattern matches the titles of blended pull requests.
-	BlendedPattern string `yaml:"blended_pattern"`
-	Labels         Labels `yaml:"labels"`
-	Status         Status `yaml:"status"`
+	BlendedPattern string   `yaml:"blended_pattern"`
+	Labels         Labels   `yaml:"labels"`
+	Status         Status   `yaml:"status"`
+	Projects       Projects `yaml:"projects"`
+	// AgreementURL is where authors sign a contributor agreement ("" for
+	// no link in the comment).
+	AgreementURL string `yaml:"agreement_url"`
 
 	blendedRE *regexp.Regexp
+}
+
+// Projects names the GitHub Projects (v2) boards pull requests go to and the
+// fields the triage keeps on the OSPR board.
+type Projects struct {
+	OSPR    string        `yaml:"ospr"`    // owner:number; "" for none
+	Blended string        `yaml:"blended"` // owner:number; "" for none
+	Fields  ProjectFields `yaml:"fields"`
+
+	ospr, blended *ProjectRef
+}
+
+// ProjectFields are the names of the OSPR board's fields the triage sets.
+type ProjectFields struct {
+	DateOpened string `yaml:"date_opened"`
+	DateClosed string `yaml:"date_closed"`
+	Owner      string `yaml:"owner"`
 }
 
 // Labels are the label names the triage manages.
@@ -53,6 +74,8 @@ func DefaultRules() Rules {
 				"needs more product information", "needs rescoping"},
 		},
 		Status: Status{Context: "osprey/cla"},
+		Projects: Projects{Fields: ProjectFields{
+			DateOpened: "Date opened", DateClosed: "Date merged/closed", Owner: "Repo Owner / Owning Team"}},
 	}
 }
 
@@ -66,6 +89,20 @@ func (r *Rules) Validate() error {
 	r.blendedRE = re
 	if r.Status.Context == "" {
 		return &SettingError{Key: "status.context", Err: errEmpty}
+	}
+	for _, p := range []struct {
+		key, value string
+		into       **ProjectRef
+	}{{"projects.ospr", r.Projects.OSPR, &r.Projects.ospr}, {"projects.blended", r.Projects.Blended, &r.Projects.blended}} {
+		*p.into = nil
+		if p.value == "" {
+			continue
+		}
+		ref, err := ParseProjectRef(p.value)
+		if err != nil {
+			return &SettingError{Key: p.key, Err: err}
+		}
+		*p.into = &ref
 	}
 	return nil
 }
