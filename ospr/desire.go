@@ -24,6 +24,9 @@ type CommentWant struct {
 
 // Desired is the state the program wants for one pull request.
 type Desired struct {
+	// Off says the triage is turned off for the repository: nothing is
+	// wanted, and nothing is planned.
+	Off     bool
 	Class   Classification
 	Status  StatusWant
 	Labels  []string // must be on the pull request
@@ -52,6 +55,9 @@ type Facts struct {
 func Desire(facts Facts, rules Rules, templates *Templates) (Desired, error) {
 	pr := facts.PR
 	c := Classify(pr, rules, facts.Author)
+	if !rules.Enabled {
+		return Desired{Off: true, Class: c}, nil
+	}
 	d := Desired{Class: c, Status: StatusWant{Context: rules.Status.Context, TargetURL: rules.Status.TargetURL, State: StatusSuccess}}
 	switch c.Class {
 	case Bot:

@@ -82,6 +82,9 @@ func (a Action) String() string {
 // desired; nothing when they agree. It is pure. osprProject is the board
 // Desired.Fields belong to (nil when there is none).
 func Plan(pr PR, desired Desired, observed Observed, osprProject *ProjectRef) []Action {
+	if desired.Off {
+		return nil
+	}
 	var actions []Action
 	if s := observed.Status; s == nil || s.State != desired.Status.State || s.Description != desired.Status.Description ||
 		s.TargetURL != desired.Status.TargetURL {

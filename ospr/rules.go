@@ -7,6 +7,8 @@ import (
 // Rules are the settings the triage decides by: the server's defaults with
 // the organisation's and the repository's overrides applied.
 type Rules struct {
+	// Enabled false turns the triage off (a repository opting out).
+	Enabled bool `yaml:"enabled"`
 	// BotLogins are authors treated as bots besides accounts of type Bot.
 	BotLogins []string `yaml:"bot_logins"`
 	// ExemptPrivateOrgs need no agreements in their private repositories.
@@ -63,6 +65,7 @@ type Status struct {
 // DefaultRules are the server's defaults.
 func DefaultRules() Rules {
 	return Rules{
+		Enabled:        true,
 		BlendedPattern: `\[\s*BD\s*-\s*\d+\s*\]`,
 		Labels: Labels{
 			OSPR:            "open-source-contribution",

@@ -1,0 +1,88 @@
+package ospr
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestEffectiveRules(t *testing.T) {
+	org := Layer{Name: "acme/.github:osprey.yml", YAML: []byte(`
+labels:
+  ospr: ospr
+  obsolete_when_closed: [stale, waiting]
+projects:
+  ospr: "acme:7"
+`)}
+	repo := Layer{Name: "acme/widgets:.github/osprey.yml", YAML: []byte(`
+labels:
+  blended: bd
+  obsolete_when_closed: [waiting on author]
+accepts_outside_contributions: false
+`)}
+	rules, sources, err := Effective(DefaultRules(), "server", org, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules.Labels.OSPR != "ospr" || rules.Labels.Blended != "bd" || rules.Labels.CoreContributor != "core contributor" {
+		t.Errorf("labels = %+v (maps merge key by key)", rules.Labels)
+	}
+	if !slices.Equal(rules.Labels.ObsoleteWhenClosed, []string{"waiting on author"}) {
+		t.Errorf("obsolete_when_closed = %v (lists replace)", rules.Labels.ObsoleteWhenClosed)
+	}
+	if rules.AcceptsOutsideContributions == nil || *rules.AcceptsOutsideContributions || !rules.Enabled {
+		t.Errorf("accepts %v enabled %v", rules.AcceptsOutsideContributions, rules.Enabled)
+	}
+	if p := rules.OSPRProject(); p == nil || *p != (ProjectRef{"acme", 7}) {
+		t.Errorf("OSPR project = %v", p)
+	}
+	for key, want := range map[string]string{
+		"labels.ospr": org.Name, "labels.blended": repo.Name, "labels.obsolete_when_closed": repo.Name,
+		"labels.core_contributor": "server", "projects.ospr": org.Name, "status.context": "server",
+	} {
+		if sources[key] != want {
+			t.Errorf("source of %s = %q, want %q", key, sources[key], want)
+		}
+	}
+	text, err := Describe(rules, sources)
+	if err != nil || !strings.Contains(text, "labels.blended: bd    # acme/widgets:.github/osprey.yml") {
+		t.Errorf("describe: %v\n%s", err, text)
+	}
+}
+
+func TestEffectiveRulesErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"a misspelt key", "lables:\n  ospr: x\n", "field lables not found"},
+		{"broken YAML", "labels: [\n", "did not find expected"},
+		{"not a map", "- a\n- b\n", "cannot unmarshal"},
+		{"a bad value", "blended_pattern: \"[BD\"\n", "blended_pattern"},
+		{"a bad project", "projects:\n  ospr: acme\n", "projects.ospr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Effective(DefaultRules(), "server", Layer{Name: "acme/widgets:.github/osprey.yml", YAML: []byte(tt.yaml)})
+			var le *LayerError
+			if !errors.As(err, &le) || le.Layer != "acme/widgets:.github/osprey.yml" || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want a LayerError for the repo layer saying %q", err, tt.want)
+			}
+		})
+	}
+	// An empty file, or one holding only comments, changes nothing.
+	if _, _, err := Effective(DefaultRules(), "server", Layer{Name: "x", YAML: []byte("# nothing yet\n")}); err != nil {
+		t.Errorf("comment-only file: %v", err)
+	}
+}
+
+func TestTurnedOff(t *testing.T) {
+	rules, _, err := Effective(DefaultRules(), "server", Layer{Name: "repo", YAML: []byte("enabled: false\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Desire(Facts{PR: openPR("bob-contrib")}, rules, testTemplates(t))
+	if err != nil || !d.Off || len(Plan(openPR("bob-contrib"), d, Observed{}, nil)) != 0 {
+		t.Errorf("turned off: %+v %v", d, err)
+	}
+}
