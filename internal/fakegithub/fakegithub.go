@@ -4,7 +4,9 @@
 // tokens are issued and checked, GETs carry ETags and answer 304 to a
 // matching If-None-Match (without spending rate limit, like GitHub), every
 // answer carries x-ratelimit-* headers, and lists are paginated with Link
-// headers. Tests can count the requests it served.
+// headers. POST /graphql validates every document against GitHub's published
+// schema before a test's resolver answers it. Tests can count the requests
+// it served.
 package fakegithub
 
 import (
@@ -45,6 +47,7 @@ type Server struct {
 	resetAt   time.Time
 	requests  []Request
 	manifests map[string]ManifestApp // code → app created by that code
+	resolver  GraphQLResolver        // answers POST /graphql after validation
 }
 
 // Request is one request the server answered.
@@ -153,6 +156,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.issueToken(w, id)
+	case r.Method == http.MethodPost && path == "/graphql":
+		bucket, ok := s.installationAuthorized(w, r)
+		if !ok {
+			return
+		}
+		s.graphql(w, r, "graphql:"+bucket)
 	case r.Method == http.MethodGet && path == "/app":
 		if !s.appAuthorized(w, r) {
 			return
