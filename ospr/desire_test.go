@@ -58,7 +58,7 @@ func reconcile(t *testing.T, facts Facts, observed Observed) (Desired, []string)
 func applied(d Desired, pr PR) Observed {
 	o := Observed{Labels: append([]string{}, d.Labels...), Status: &d.Status, Items: map[ProjectRef]ProjectItem{}}
 	if d.Comment != nil {
-		o.Comment = &BotComment{ID: 1, Kind: d.Comment.Kind, Body: d.Comment.Body}
+		o.Comment = &BotComment{ID: 1, Kind: d.Comment.Kind, Body: d.Comment.Body, Editable: true}
 	}
 	for _, p := range d.Projects {
 		o.Items[p] = ProjectItem{ID: "item", Fields: d.Fields}
@@ -70,7 +70,7 @@ func TestDesireAndPlan(t *testing.T) {
 	d := testDirectory(t)
 	catalog := &Catalog{Owner: "group:widget-maintainers", Lifecycle: "production", AddToProjects: []ProjectRef{{"openedx", 33}}}
 	welcome := func(pr PR) Observed {
-		return Observed{Labels: []string{"open-source-contribution"}, Comment: &BotComment{ID: 5, Kind: WelcomeComment, Body: "old text"}}
+		return Observed{Labels: []string{"open-source-contribution"}, Comment: &BotComment{ID: 5, Kind: WelcomeComment, Body: "old text", Editable: true}}
 	}
 	tests := []struct {
 		name     string
@@ -130,7 +130,7 @@ func TestDesireAndPlan(t *testing.T) {
 			name: "switching from blended to OSPR edits the comment in place",
 			pr:   func() PR { return openPR("bob-contrib") },
 			observed: func(PR) Observed {
-				return Observed{Labels: []string{"blended"}, Comment: &BotComment{ID: 9, Kind: BlendedComment, Body: "blended text"},
+				return Observed{Labels: []string{"blended"}, Comment: &BotComment{ID: 9, Kind: BlendedComment, Body: "blended text", Editable: true},
 					Items: map[ProjectRef]ProjectItem{{"openedx", 26}: {}}}
 			},
 			want: []string{`set-status osprey/cla=success "The author is covered by an individual contributor agreement."`,

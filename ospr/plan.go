@@ -12,6 +12,10 @@ type BotComment struct {
 	ID   int64
 	Kind CommentKind
 	Body string
+	// Editable is false for a comment of the previous bot: osprey adopts
+	// it (never writes a second one) but cannot edit another account's
+	// comment.
+	Editable bool
 }
 
 // ProjectItem is the pull request's item on a project board.
@@ -116,6 +120,8 @@ func Plan(pr PR, desired Desired, observed Observed, osprProject *ProjectRef) []
 			actions = append(actions, Action{Kind: CreateComment, Comment: want.Kind, Body: want.Body})
 		case pr.Closed():
 			// The first comment is frozen once the pull request is closed.
+		case !have.Editable:
+			// The previous bot's comment: adopted as it is.
 		case have.Body != want.Body:
 			actions = append(actions, Action{Kind: EditComment, CommentID: have.ID, Comment: want.Kind, Body: want.Body})
 		}

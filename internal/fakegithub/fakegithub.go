@@ -48,6 +48,7 @@ type Server struct {
 	requests  []Request
 	manifests map[string]ManifestApp // code → app created by that code
 	resolver  GraphQLResolver        // answers POST /graphql after validation
+	nextID    int64                  // ids of comments and statuses the fake creates
 }
 
 // Request is one request the server answered.
@@ -173,6 +174,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.get(w, r, bucket)
+	case strings.HasPrefix(path, "/repos/"):
+		bucket, ok := s.installationAuthorized(w, r)
+		if !ok {
+			return
+		}
+		s.rateHeaders(w, bucket, true)
+		if !s.write(w, r) {
+			writeError(w, http.StatusNotFound, "Not Found")
+		}
 	default:
 		writeError(w, http.StatusNotFound, "Not Found")
 	}
@@ -185,6 +195,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, bucket string) {
 	obj, isResource := s.resources[r.URL.Path]
 	items, isList := s.lists[r.URL.Path]
 	s.mu.Unlock()
+	if !isResource && !isList && strings.HasPrefix(r.URL.Path, "/repos/") && strings.HasSuffix(r.URL.Path, "/statuses") {
+		// Any commit has a list of statuses, empty until one is set.
+		items, isList = []any{}, true
+	}
 
 	var body any
 	switch {

@@ -1,0 +1,168 @@
+package ospr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// GitHub is what a reconcile reads and writes on GitHub, for one
+// installation. RESTGitHub implements it; everything is idempotent.
+type GitHub interface {
+	// PullRequest reads the pull request (labels included).
+	PullRequest(ctx context.Context, owner, repo string, number int) (PR, error)
+	// IssueComments lists the pull request's conversation comments.
+	IssueComments(ctx context.Context, owner, repo string, number int) ([]IssueComment, error)
+	// Status is the newest status of context on ref, or nil.
+	Status(ctx context.Context, owner, repo, ref, context string) (*StatusWant, error)
+	// File reads a file of the default branch; found is false when it
+	// does not exist.
+	File(ctx context.Context, owner, repo, path string) (data []byte, found bool, err error)
+
+	SetStatus(ctx context.Context, owner, repo, ref string, s StatusWant) error
+	AddLabel(ctx context.Context, owner, repo string, number int, label string) error
+	RemoveLabel(ctx context.Context, owner, repo string, number int, label string) error
+	CreateComment(ctx context.Context, owner, repo string, number int, body string) error
+	EditComment(ctx context.Context, owner, repo string, id int64, body string) error
+}
+
+// IssueComment is a conversation comment as the reconcile reads it.
+type IssueComment struct {
+	ID     int64
+	Author string
+	Body   string
+}
+
+// RESTGitHub is GitHub through go-github's REST client (the installation's,
+// so reads go through the ETag cache).
+type RESTGitHub struct {
+	Client *github.Client
+}
+
+var _ GitHub = RESTGitHub{}
+
+// PullRequest implements GitHub.
+func (g RESTGitHub) PullRequest(ctx context.Context, owner, repo string, number int) (PR, error) {
+	pr, _, err := g.Client.PullRequests.Get(ctx, owner, repo, number)
+	if err != nil {
+		return PR{}, fmt.Errorf("reading pull request %s/%s#%d: %w", owner, repo, number, err)
+	}
+	return FromGitHub(pr), nil
+}
+
+// FromGitHub is the triage's view of a go-github pull request.
+func FromGitHub(pr *github.PullRequest) PR {
+	base := pr.GetBase().GetRepo()
+	out := PR{
+		Owner: base.GetOwner().GetLogin(), Repo: base.GetName(), Number: pr.GetNumber(),
+		Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(), AuthorType: pr.GetUser().GetType(),
+		AuthorAssociation: pr.GetAuthorAssociation(), Draft: pr.GetDraft(), Private: base.GetPrivate(),
+		State: pr.GetState(), Merged: pr.GetMerged() || pr.MergedAt != nil, HeadSHA: pr.GetHead().GetSHA(),
+		CreatedAt: pr.GetCreatedAt().Time, ClosedAt: pr.GetClosedAt().Time, MergedAt: pr.GetMergedAt().Time,
+	}
+	for _, l := range pr.Labels {
+		out.Labels = append(out.Labels, l.GetName())
+	}
+	return out
+}
+
+// IssueComments implements GitHub, reading every page.
+func (g RESTGitHub) IssueComments(ctx context.Context, owner, repo string, number int) ([]IssueComment, error) {
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	var out []IssueComment
+	for {
+		page, resp, err := g.Client.Issues.ListComments(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing the comments of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		for _, c := range page {
+			out = append(out, IssueComment{ID: c.GetID(), Author: c.GetUser().GetLogin(), Body: c.GetBody()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// Status implements GitHub: statuses come newest first.
+func (g RESTGitHub) Status(ctx context.Context, owner, repo, ref, context string) (*StatusWant, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := g.Client.Repositories.ListStatuses(ctx, owner, repo, ref, opts)
+		if err != nil {
+			return nil, fmt.Errorf("reading the statuses of %s/%s@%s: %w", owner, repo, ref, err)
+		}
+		for _, s := range page {
+			if s.GetContext() == context {
+				return &StatusWant{Context: context, State: s.GetState(), Description: s.GetDescription(), TargetURL: s.GetTargetURL()}, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// File implements GitHub.
+func (g RESTGitHub) File(ctx context.Context, owner, repo, path string) ([]byte, bool, error) {
+	file, _, resp, err := g.Client.Repositories.GetContents(ctx, owner, repo, path, nil)
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s/%s:%s: %w", owner, repo, path, err)
+	}
+	if file == nil {
+		return nil, false, fmt.Errorf("reading %s/%s:%s: it is a directory", owner, repo, path)
+	}
+	content, err := file.GetContent()
+	if err != nil {
+		return nil, false, fmt.Errorf("decoding %s/%s:%s: %w", owner, repo, path, err)
+	}
+	return []byte(content), true, nil
+}
+
+// SetStatus implements GitHub.
+func (g RESTGitHub) SetStatus(ctx context.Context, owner, repo, ref string, s StatusWant) error {
+	status := &github.RepoStatus{State: &s.State, Description: &s.Description, Context: &s.Context}
+	if s.TargetURL != "" {
+		status.TargetURL = &s.TargetURL
+	}
+	_, _, err := g.Client.Repositories.CreateStatus(ctx, owner, repo, ref, status)
+	return err
+}
+
+// AddLabel implements GitHub: one label, never the whole set.
+func (g RESTGitHub) AddLabel(ctx context.Context, owner, repo string, number int, label string) error {
+	_, _, err := g.Client.Issues.AddLabelsToIssue(ctx, owner, repo, number, []string{label})
+	return err
+}
+
+// RemoveLabel implements GitHub; a label already gone is not an error.
+func (g RESTGitHub) RemoveLabel(ctx context.Context, owner, repo string, number int, label string) error {
+	resp, err := g.Client.Issues.RemoveLabelForIssue(ctx, owner, repo, number, label)
+	var ghErr *github.ErrorResponse
+	if resp != nil && resp.StatusCode == http.StatusNotFound && errors.As(err, &ghErr) &&
+		strings.Contains(ghErr.Message, "Label does not exist") {
+		return nil
+	}
+	return err
+}
+
+// CreateComment implements GitHub.
+func (g RESTGitHub) CreateComment(ctx context.Context, owner, repo string, number int, body string) error {
+	_, _, err := g.Client.Issues.CreateComment(ctx, owner, repo, number, &github.IssueComment{Body: &body})
+	return err
+}
+
+// EditComment implements GitHub.
+func (g RESTGitHub) EditComment(ctx context.Context, owner, repo string, id int64, body string) error {
+	_, _, err := g.Client.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: &body})
+	return err
+}

@@ -1,0 +1,255 @@
+package ospr
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/osprey-bot/osprey/ghclient"
+	"github.com/osprey-bot/osprey/internal/fakegithub"
+)
+
+// scenario is a fake GitHub holding one pull request, and a reconciler
+// talking to it through the real installation client (ETag cache included).
+type scenario struct {
+	t    *testing.T
+	fake *fakegithub.Server
+	gh   GitHub
+	rc   *Reconciler
+	pr   map[string]any
+}
+
+const installationID = 7
+
+func newScenario(t *testing.T, author string) *scenario {
+	t.Helper()
+	key, err := fakegithub.NewPrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := fakegithub.New(99, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	var cfg githubapp.Config
+	cfg.V3APIURL, cfg.V4APIURL = fake.URL+"/", fake.URL+"/graphql"
+	cfg.App.IntegrationID, cfg.App.PrivateKey = 99, string(key)
+	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
+		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := creator.NewInstallationClient(installationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := map[string]any{
+		"number": 7, "title": "Fix the widgets", "state": "open", "draft": false, "merged": false,
+		"user":               map[string]any{"login": author, "type": "User"},
+		"author_association": "CONTRIBUTOR", "created_at": "2026-11-20T10:00:00Z",
+		"head":               map[string]any{"sha": "abc123", "ref": "fix"},
+		"base":               map[string]any{"ref": "main", "repo": map[string]any{"name": "widgets", "private": false, "owner": map[string]any{"login": "openedx"}}},
+		"labels":             []any{},
+	}
+	fake.AddPullRequest("openedx", "widgets", pr)
+	rules := testRules(t)
+	dir := testDirectory(t)
+	s := &scenario{t: t, fake: fake, gh: RESTGitHub{Client: client}, pr: pr, rc: &Reconciler{
+		Rules:             func(context.Context, GitHub, string, string) (Rules, error) { return rules, nil },
+		Directory:         func() *Directory { return dir },
+		Templates:         testTemplates(t),
+		BotLogins:         []string{fake.BotLogin()},
+		PreviousBotLogins: []string{"openedx-webhooks"},
+	}}
+	return s
+}
+
+func (s *scenario) reconcile() Result {
+	s.t.Helper()
+	res, err := s.rc.Reconcile(context.Background(), s.gh, "openedx", "widgets", 7, false)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return res
+}
+
+// writes counts the requests that changed something, and the reads that
+// were not answered 304.
+func (s *scenario) counts(since int) (writes, fullReads int) {
+	for _, r := range s.fake.Requests()[since:] {
+		switch {
+		case r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/access_tokens"):
+			writes++
+		case r.Method == http.MethodGet && r.Status != http.StatusNotModified:
+			fullReads++
+		}
+	}
+	return writes, fullReads
+}
+
+func (s *scenario) comments() []fakegithub.Comment { return s.fake.Comments("openedx", "widgets", 7) }
+
+func TestReconcileANewOutsidePullRequest(t *testing.T) {
+	s := newScenario(t, "stranger")
+	before := len(s.fake.Requests())
+	s.reconcile()
+	comments := s.comments()
+	if len(comments) != 1 || comments[0].User != s.fake.BotLogin() ||
+		!strings.Contains(comments[0].Body, Marker("external_pr")) || !strings.Contains(comments[0].Body, Marker("no_cla")) {
+		t.Fatalf("comments = %+v", comments)
+	}
+	if labels := s.fake.Labels("openedx", "widgets", 7); !slices.Equal(labels, []string{"open-source-contribution"}) {
+		t.Errorf("labels = %v", labels)
+	}
+	statuses := s.fake.Statuses("openedx", "widgets", "abc123")
+	if len(statuses) != 1 || statuses[0]["state"] != "failure" || statuses[0]["context"] != "osprey/cla" {
+		t.Errorf("statuses = %v", statuses)
+	}
+	writes, reads := s.counts(before)
+	if writes != 3 {
+		t.Errorf("%d writes for a new pull request, want 3 (status, label, comment)", writes)
+	}
+	t.Logf("new outside pull request: %d writes, %d reads that spent rate limit", writes, reads)
+
+	// The next reconcile reads what its writes changed, and plans nothing.
+	if res := s.reconcile(); len(res.Actions) != 0 {
+		t.Errorf("second reconcile planned %v", res.Actions)
+	}
+	// Nothing changed since: no writes, and every read but the missing
+	// catalog (a 404, which GitHub lets nobody cache) is a free 304.
+	before = len(s.fake.Requests())
+	if res := s.reconcile(); len(res.Actions) != 0 {
+		t.Errorf("third reconcile planned %v", res.Actions)
+	}
+	writes, reads = s.counts(before)
+	if writes != 0 || reads != 1 {
+		t.Errorf("no-op reconcile: %d writes, %d full reads; want 0 and 1 (the missing catalog)", writes, reads)
+	}
+}
+
+func TestReconcileFollowsThePullRequest(t *testing.T) {
+	s := newScenario(t, "bob-contrib")
+	s.reconcile()
+	// The author marks it WIP: the comment gains the draft section, in place.
+	s.pr["title"] = "WIP: fix the widgets"
+	s.reconcile()
+	if c := s.comments(); len(c) != 1 || !strings.Contains(c[0].Body, Marker("end_of_wip")) {
+		t.Fatalf("after WIP: %+v", c)
+	}
+	s.pr["title"] = "Fix the widgets"
+	s.reconcile()
+	if c := s.comments(); len(c) != 1 || strings.Contains(c[0].Body, Marker("end_of_wip")) {
+		t.Fatalf("after WIP was removed: %+v", c)
+	}
+	// Someone labels it; then it is merged: obsolete labels go, the person's
+	// other labels stay, the comment is frozen.
+	s.fake.AddLabelByHand("openedx", "widgets", 7, "waiting on author")
+	s.fake.AddLabelByHand("openedx", "widgets", 7, "needs triage")
+	frozen := s.comments()[0].Body
+	s.pr["state"], s.pr["merged"], s.pr["merged_at"], s.pr["closed_at"] = "closed", true, "2026-11-24T12:00:00Z", "2026-11-24T12:00:00Z"
+	s.pr["title"] = "WIP: merged anyway"
+	s.reconcile()
+	if labels := s.fake.Labels("openedx", "widgets", 7); !slices.Equal(labels, []string{"open-source-contribution", "needs triage"}) {
+		t.Errorf("labels after merge = %v", labels)
+	}
+	if c := s.comments(); len(c) != 1 || c[0].Body != frozen {
+		t.Errorf("the comment changed after the merge: %+v", c)
+	}
+	// Reopened and reconciled twice (the same event delivered twice).
+	s.pr["state"], s.pr["merged"] = "open", false
+	s.reconcile()
+	s.reconcile()
+	if c := s.comments(); len(c) != 1 {
+		t.Errorf("%d comments after a reopen delivered twice", len(c))
+	}
+}
+
+// A label a person adds between observe and apply survives: the reconcile
+// adds and removes single labels, never sets the whole list.
+func TestReconcileKeepsALabelAddedMeanwhile(t *testing.T) {
+	s := newScenario(t, "bob-contrib")
+	s.gh = meddler{GitHub: s.gh, before: func() { s.fake.AddLabelByHand("openedx", "widgets", 7, "needs triage") }}
+	s.reconcile()
+	if labels := s.fake.Labels("openedx", "widgets", 7); !slices.Equal(labels, []string{"needs triage", "open-source-contribution"}) {
+		t.Errorf("labels = %v", labels)
+	}
+}
+
+// meddler runs before once, just before the first label is added.
+type meddler struct {
+	GitHub
+	before func()
+}
+
+func (m meddler) AddLabel(ctx context.Context, owner, repo string, number int, label string) error {
+	if m.before != nil {
+		m.before()
+	}
+	return m.GitHub.AddLabel(ctx, owner, repo, number, label)
+}
+
+func TestReconcileAPullRequestFirstSeenMerged(t *testing.T) {
+	s := newScenario(t, "bob-contrib")
+	s.pr["state"], s.pr["merged"], s.pr["merged_at"], s.pr["closed_at"] = "closed", true, "2026-11-24T12:00:00Z", "2026-11-24T12:00:00Z"
+	s.pr["labels"] = []any{map[string]any{"name": "open-source-contribution"}}
+	s.reconcile()
+	if c := s.comments(); len(c) != 1 || !strings.Contains(c[0].Body, Marker("welcome_closed")) || !strings.Contains(c[0].Body, "merged") {
+		t.Errorf("comments = %+v", c)
+	}
+}
+
+// The previous bot's first comment is adopted: no second comment, no edit
+// (osprey cannot edit another account's comment).
+func TestReconcileAdoptsThePreviousBotsComment(t *testing.T) {
+	s := newScenario(t, "stranger")
+	s.fake.AddComment("openedx", "widgets", 7, "openedx-webhooks", "Thanks for the pull request!\n"+Marker("external_pr")+"\n")
+	res := s.reconcile()
+	if c := s.comments(); len(c) != 1 || c[0].User != "openedx-webhooks" {
+		t.Errorf("comments = %+v", c)
+	}
+	for _, a := range res.Actions {
+		if a.Kind == CreateComment || a.Kind == EditComment {
+			t.Errorf("planned %v", a)
+		}
+	}
+}
+
+// A dry run plans and writes nothing.
+func TestReconcileDryRun(t *testing.T) {
+	s := newScenario(t, "stranger")
+	before := len(s.fake.Requests())
+	res, err := s.rc.Reconcile(context.Background(), s.gh, "openedx", "widgets", 7, true)
+	if err != nil || len(res.Actions) != 3 || res.Class != OSPR {
+		t.Fatalf("dry run: %v %+v", err, res)
+	}
+	if writes, _ := s.counts(before); writes != 0 {
+		t.Errorf("a dry run wrote %d times", writes)
+	}
+}
+
+// A failing action is reported; the others still run.
+func TestReconcileRunsEveryActionDespiteAFailure(t *testing.T) {
+	s := newScenario(t, "stranger")
+	s.gh = failingLabels{s.gh}
+	res, err := s.rc.Reconcile(context.Background(), s.gh, "openedx", "widgets", 7, false)
+	if err == nil || !strings.Contains(err.Error(), "add-label") || len(res.Failed) != 1 {
+		t.Fatalf("err %v, failed %v", err, res.Failed)
+	}
+	if len(s.comments()) != 1 || len(s.fake.Statuses("openedx", "widgets", "abc123")) != 1 {
+		t.Error("the other actions did not run")
+	}
+}
+
+type failingLabels struct{ GitHub }
+
+func (failingLabels) AddLabel(context.Context, string, string, int, string) error {
+	return &github.ErrorResponse{Response: &http.Response{StatusCode: 500, Request: &http.Request{}}, Message: "boom"}
+}
