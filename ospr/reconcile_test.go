@@ -55,9 +55,9 @@ func newScenario(t *testing.T, author string) *scenario {
 		"number": 7, "title": "Fix the widgets", "state": "open", "draft": false, "merged": false,
 		"user":               map[string]any{"login": author, "type": "User"},
 		"author_association": "CONTRIBUTOR", "created_at": "2026-11-20T10:00:00Z",
-		"head":               map[string]any{"sha": "abc123", "ref": "fix"},
-		"base":               map[string]any{"ref": "main", "repo": map[string]any{"name": "widgets", "private": false, "owner": map[string]any{"login": "openedx"}}},
-		"labels":             []any{},
+		"head":   map[string]any{"sha": "abc123", "ref": "fix"},
+		"base":   map[string]any{"ref": "main", "repo": map[string]any{"name": "widgets", "private": false, "owner": map[string]any{"login": "openedx"}}},
+		"labels": []any{},
 	}
 	fake.AddPullRequest("openedx", "widgets", pr)
 	rules := testRules(t)
