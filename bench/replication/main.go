@@ -140,6 +140,23 @@ func main() {
 	}
 }
 
+// inParallel runs fn(0) … fn(n-1) from workers goroutines, each taking the
+// next index, and returns when all are done.
+func inParallel(n, workers int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // scratchDatabase creates a database for one phase and returns its URL and
 // what drops it (nothing, with -keep: the name is printed instead).
 func scratchDatabase(ctx context.Context, adminURL string) (string, func(), error) {
@@ -191,27 +208,14 @@ func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string)
 		signatures[i] = benchkit.Sign(d.body)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: res.Senders, MaxConnsPerHost: res.Senders}}
-	var next atomic.Int64
 	var refused atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
-	for s := 0; s < res.Senders; s++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(mix) {
-					return
-				}
-				status, err := benchkit.Post(client, srv.HookURL, mix[i].event, fmt.Sprintf("bench-%d", i), mix[i].body, signatures[i])
-				if err != nil || status != http.StatusOK {
-					refused.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(len(mix), res.Senders, func(i int) {
+		status, err := benchkit.Post(client, srv.HookURL, mix[i].event, fmt.Sprintf("bench-%d", i), mix[i].body, signatures[i])
+		if err != nil || status != http.StatusOK {
+			refused.Add(1)
+		}
+	})
 	if n := refused.Load(); n > 0 {
 		return fmt.Errorf("%d deliveries were refused", n)
 	}
@@ -255,28 +259,15 @@ func ceiling(ctx context.Context, res *result, mix []delivery, adminURL string) 
 			byEvent[e] = h
 		}
 	}
-	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
-	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < res.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(mix) {
-					return
-				}
-				d := mix[i]
-				if err := byEvent[d.event].Handle(ctx, d.event, fmt.Sprintf("bench-%d", i), d.body); err != nil {
-					errOnce.Do(func() { firstErr = err })
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(len(mix), res.Workers, func(i int) {
+		d := mix[i]
+		if err := byEvent[d.event].Handle(ctx, d.event, fmt.Sprintf("bench-%d", i), d.body); err != nil {
+			errOnce.Do(func() { firstErr = err })
+		}
+	})
 	res.CeilingSeconds = time.Since(start).Seconds()
 	res.CeilingPerSec = float64(len(mix)) / res.CeilingSeconds
 	return firstErr
