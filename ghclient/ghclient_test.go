@@ -15,20 +15,11 @@ import (
 
 func newFake(t *testing.T) (*fakegithub.Server, githubapp.Config) {
 	t.Helper()
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := fakegithub.New(99, key)
+	fake, cfg, err := fakegithub.NewApp(99)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	var cfg githubapp.Config
-	cfg.V3APIURL = fake.URL + "/"
-	cfg.V4APIURL = fake.URL + "/graphql"
-	cfg.App.IntegrationID = 99
-	cfg.App.PrivateKey = string(key)
 	return fake, cfg
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/osprey-bot/osprey/ghclient"
@@ -30,18 +29,11 @@ const installationID = 7
 
 func newScenario(t *testing.T, author string) *scenario {
 	t.Helper()
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := fakegithub.New(99, key)
+	fake, cfg, err := fakegithub.NewApp(99)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	var cfg githubapp.Config
-	cfg.V3APIURL, cfg.V4APIURL = fake.URL+"/", fake.URL+"/graphql"
-	cfg.App.IntegrationID, cfg.App.PrivateKey = 99, string(key)
 	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
 		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
 	if err != nil {

@@ -61,11 +61,7 @@ func testConfig(t *testing.T, dbURL string) (server.Config, *fakegithub.Server) 
 }
 
 func newTestConfig(dbURL string) (server.Config, *fakegithub.Server, error) {
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		return server.Config{}, nil, err
-	}
-	fake, err := fakegithub.New(99, key)
+	fake, app, err := fakegithub.NewApp(99)
 	if err != nil {
 		return server.Config{}, nil, err
 	}
@@ -73,11 +69,7 @@ func newTestConfig(dbURL string) (server.Config, *fakegithub.Server, error) {
 	cfg.DatabaseURL = dbURL
 	cfg.CredentialsFile = ""
 	cfg.Log.Level = "debug"
-	cfg.GitHub.V3APIURL = fake.URL + "/"
-	cfg.GitHub.V4APIURL = fake.URL + "/graphql"
-	cfg.GitHub.WebURL = fake.URL
-	cfg.GitHub.App.IntegrationID = 99
-	cfg.GitHub.App.PrivateKey = string(key)
+	cfg.GitHub.Config = app
 	cfg.GitHub.App.WebhookSecret = testSecret
 	cfg.Deliveries.MaxAttempts = 3
 	cfg.Deliveries.HandlerTimeout = 5 * time.Second

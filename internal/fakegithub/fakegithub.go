@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
 )
 
 // RateLimit is the primary limit every installation starts with.
@@ -439,4 +441,21 @@ func NewPrivateKey() ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), nil
+}
+
+// NewApp starts a fake GitHub for a new test app appID (with a fresh key)
+// and returns the go-githubapp configuration that points at it.
+func NewApp(appID int64) (*Server, githubapp.Config, error) {
+	var cfg githubapp.Config
+	key, err := NewPrivateKey()
+	if err != nil {
+		return nil, cfg, err
+	}
+	s, err := New(appID, key)
+	if err != nil {
+		return nil, cfg, err
+	}
+	cfg.V3APIURL, cfg.V4APIURL, cfg.WebURL = s.URL+"/", s.URL+"/graphql", s.URL
+	cfg.App.IntegrationID, cfg.App.PrivateKey = appID, string(key)
+	return s, cfg, nil
 }
