@@ -26,6 +26,9 @@ type Options struct {
 	CacheBytes int64         // size of the shared ETag cache
 	Transport  http.RoundTripper
 	Metrics    *Metrics
+	// MissingFileTTL is how long a repository file GitHub said does not
+	// exist is taken as missing without asking again; 0 asks every time.
+	MissingFileTTL time.Duration
 }
 
 // NewCreator returns the ClientCreator for the app described by cfg. All
@@ -34,6 +37,14 @@ type Options struct {
 // a 304 costs nothing against the rate limit. Installation clients are reused
 // (their tokens with them) through go-githubapp's caching creator.
 func NewCreator(cfg githubapp.Config, opts Options) (githubapp.ClientCreator, error) {
+	c, err := newCreator(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return githubapp.NewCachingClientCreator(c, githubapp.DefaultCachingClientCapacity)
+}
+
+func newCreator(cfg githubapp.Config, opts Options) (*creator, error) {
 	if _, err := ghinstallation.NewAppsTransport(http.DefaultTransport, cfg.App.IntegrationID, []byte(cfg.App.PrivateKey)); err != nil {
 		return nil, fmt.Errorf("the GitHub App private key is not a valid RSA key in PEM form: %w", err)
 	}
@@ -46,8 +57,7 @@ func NewCreator(cfg githubapp.Config, opts Options) (githubapp.ClientCreator, er
 	if opts.Transport != nil {
 		base = append(base, githubapp.WithTransport(opts.Transport))
 	}
-	c := &creator{cfg: cfg, base: base, metrics: opts.Metrics}
-	return githubapp.NewCachingClientCreator(c, githubapp.DefaultCachingClientCapacity)
+	return &creator{cfg: cfg, base: base, metrics: opts.Metrics, missing: newMissingFiles(opts.MissingFileTTL)}, nil
 }
 
 // creator builds one go-githubapp creator per installation so that the
@@ -56,6 +66,7 @@ type creator struct {
 	cfg     githubapp.Config
 	base    []githubapp.ClientOption
 	metrics *Metrics
+	missing *missingFiles
 }
 
 func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
@@ -65,6 +76,7 @@ func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
 	}
 	opts := append([]githubapp.ClientOption{}, c.base...)
 	opts = append(opts, githubapp.WithClientMiddleware(
+		c.missing.middleware(label),
 		githubapp.ClientLogging(zerolog.DebugLevel),
 		c.metrics.middleware(label),
 	))

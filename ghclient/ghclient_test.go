@@ -79,3 +79,49 @@ func TestNewCreatorRejectsABadKey(t *testing.T) {
 		t.Fatal("NewCreator accepted a private key that is not one")
 	}
 }
+
+// A file GitHub said is missing is not asked for again within the TTL, and
+// is asked for again after it.
+func TestMissingFilesAreRemembered(t *testing.T) {
+	fake, cfg := newFake(t)
+	c, err := newCreator(cfg, Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
+		Metrics: NewMetrics(prometheus.NewRegistry()), MissingFileTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	c.missing.now = func() time.Time { return now }
+	client, err := c.NewInstallationClient(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	read := func() int {
+		_, _, resp, err := client.Repositories.GetContents(ctx, "acme", "widgets", "catalog-info.yaml", nil)
+		if err == nil || resp == nil {
+			t.Fatalf("read a missing file: %v", err)
+		}
+		return resp.StatusCode
+	}
+	const path = "/repos/acme/widgets/contents/catalog-info.yaml"
+	for i := 0; i < 3; i++ {
+		if code := read(); code != http.StatusNotFound {
+			t.Fatalf("status %d, want 404", code)
+		}
+	}
+	if n := fake.Count(http.MethodGet, path, http.StatusNotFound); n != 1 {
+		t.Errorf("GitHub was asked %d times within the TTL, want 1", n)
+	}
+	now = now.Add(2 * time.Minute)
+	fake.SetFile("acme", "widgets", "catalog-info.yaml", []byte("spec: {}\n"))
+	if _, _, _, err := client.Repositories.GetContents(ctx, "acme", "widgets", "catalog-info.yaml", nil); err != nil {
+		t.Errorf("the file added after the TTL is not seen: %v", err)
+	}
+	// Other requests are never answered from memory.
+	if _, _, err := client.Repositories.Get(ctx, "acme", "nothing"); err == nil {
+		t.Error("a missing repository was found")
+	}
+	if _, _, err := client.Repositories.Get(ctx, "acme", "nothing"); err == nil || fake.Count(http.MethodGet, "/repos/acme/nothing", http.StatusNotFound) != 2 {
+		t.Errorf("a repository read was answered from the missing-file memory: %v", err)
+	}
+}
