@@ -19,10 +19,10 @@ type Rules struct {
 	// overrides RefusingOrgs for that repository.
 	AcceptsOutsideContributions *bool `yaml:"accepts_outside_contributions"`
 	// BlendedPattern matches the titles of blended pull requests.
-	BlendedPattern string   `yaml:"blended_pattern"`
-	Labels         Labels   `yaml:"labels"`
-	Status         Status   `yaml:"status"`
-	Projects       Projects `yaml:"projects"`
+	BlendedPattern string          `yaml:"blended_pattern"`
+	Labels         Labels          `yaml:"labels"`
+	Status         Status          `yaml:"status"`
+	Projects       ProjectSettings `yaml:"projects"`
 	// AgreementURL is where authors sign a contributor agreement ("" for
 	// no link in the comment).
 	AgreementURL string `yaml:"agreement_url"`
@@ -30,9 +30,9 @@ type Rules struct {
 	blendedRE *regexp.Regexp
 }
 
-// Projects names the GitHub Projects (v2) boards pull requests go to and the
+// ProjectSettings names the GitHub Projects (v2) boards pull requests go to and the
 // fields the triage keeps on the OSPR board.
-type Projects struct {
+type ProjectSettings struct {
 	OSPR    string        `yaml:"ospr"`    // owner:number; "" for none
 	Blended string        `yaml:"blended"` // owner:number; "" for none
 	Fields  ProjectFields `yaml:"fields"`
@@ -77,7 +77,7 @@ func DefaultRules() Rules {
 				"needs more product information", "needs rescoping"},
 		},
 		Status: Status{Context: "osprey/cla"},
-		Projects: Projects{Fields: ProjectFields{
+		Projects: ProjectSettings{Fields: ProjectFields{
 			DateOpened: "Date opened", DateClosed: "Date merged/closed", Owner: "Repo Owner / Owning Team"}},
 	}
 }

@@ -51,6 +51,7 @@ type Server struct {
 	manifests map[string]ManifestApp // code → app created by that code
 	resolver  GraphQLResolver        // answers POST /graphql after validation
 	nextID    int64                  // ids of comments and statuses the fake creates
+	projects  *projectStore          // Projects (v2) boards and owners' installations (projects.go)
 }
 
 // Request is one request the server answered.
@@ -165,6 +166,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.graphql(w, r, "graphql:"+bucket)
+	case r.Method == http.MethodGet && isOwnerInstallationPath(path):
+		if !s.appAuthorized(w, r) {
+			return
+		}
+		s.ownerInstallation(w, path)
 	case r.Method == http.MethodGet && path == "/app":
 		if !s.appAuthorized(w, r) {
 			return

@@ -104,6 +104,9 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request, bucket string) 
 	resolve := s.resolver
 	s.mu.Unlock()
 	if resolve == nil {
+		resolve = s.projectsResolver(bucket)
+	}
+	if resolve == nil {
 		writeGraphQL(w, nil, []graphqlError{{Message: "fakegithub: no GraphQL resolver set for this test"}})
 		return
 	}
