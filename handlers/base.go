@@ -38,14 +38,55 @@ type Base struct {
 
 // FollowUps is the seam between replication and the work that follows it:
 // handlers call it inside the delivery's transaction, so a follow-up job is
-// queued exactly when the replicated rows commit. The backfill (pull request
-// files) and the triage (reconciling a pull request) implement it with River
-// InsertTx.
+// queued exactly when the replicated rows commit. The triage (reconciling a
+// pull request) and the backfill (pull request files) implement it with
+// River InsertTx.
 type FollowUps interface {
-	// PullRequestChanged is called for every pull_request delivery.
-	// filesChanged says the pull request was opened, reopened or got new
+	// PullRequestActivity is called for every pull_request,
+	// pull_request_review, pull_request_review_comment delivery, and every
+	// issue_comment delivery about a pull request.
+	PullRequestActivity(ctx context.Context, tx pgx.Tx, a PullRequestActivity) error
+}
+
+// PullRequestActivity is one delivery about a pull request, as the
+// follow-ups see it: enough to decide whether to act and on what, without
+// the payload.
+type PullRequestActivity struct {
+	Event, Action  string
+	InstallationID int64
+	PR             store.PullRequestRef
+	Owner, Repo    string // the base repository
+	HeadSHA        string // "" when the event does not carry it
+	// FilesChanged says the pull request was opened, reopened or got new
 	// commits, so the list of its files must be read again.
-	PullRequestChanged(ctx context.Context, tx pgx.Tx, pr store.PullRequestRef, headSHA string, filesChanged bool) error
+	FilesChanged bool
+	// Sender is the login of the account that caused the event.
+	Sender string
+	// CommentCreatedAt and ClosedAt are set for issue_comment deliveries:
+	// a comment made as the pull request was closed ("close with comment")
+	// needs no reconcile of its own.
+	CommentCreatedAt, ClosedAt time.Time
+}
+
+// followUp runs the follow-ups of a, when there are any, in tx.
+func (b Base) followUp(ctx context.Context, a PullRequestActivity) []func(pgx.Tx) error {
+	if b.FollowUps == nil {
+		return nil
+	}
+	return []func(pgx.Tx) error{func(tx pgx.Tx) error { return b.FollowUps.PullRequestActivity(ctx, tx, a) }}
+}
+
+// activity describes a delivery about pr for the follow-ups.
+func activity(event, action string, installation *github.Installation, repo *github.Repository, pr *github.PullRequest, sender *github.User) PullRequestActivity {
+	base := pr.GetBase().GetRepo()
+	if base.GetName() == "" {
+		base = repo
+	}
+	return PullRequestActivity{
+		Event: event, Action: action, InstallationID: installation.GetID(),
+		PR: pullRequestRef(pr, repo), Owner: base.GetOwner().GetLogin(), Repo: base.GetName(),
+		HeadSHA: pr.GetHead().GetSHA(), Sender: sender.GetLogin(),
+	}
 }
 
 // All returns every handler osprey registers, sharing base.

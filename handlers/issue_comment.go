@@ -31,14 +31,25 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 		return missing(eventType, "comment")
 	}
 	on := store.IssueRef{RepositoryID: repo.GetID(), Number: issue.GetNumber(), IssueID: issue.GetID(), IsPullRequest: issue.IsPullRequest()}
-	return h.replicate(ctx, func(r *store.Replicator) {
+	fill := func(r *store.Replicator) {
 		replicateContext(r, event.Sender, repo, event.Organization)
 		r.Issue(repo.GetID(), issue)
 		r.IssueComment(on, comment)
 		if event.GetAction() == "deleted" {
 			r.DeleteIssueComment(comment.GetID())
 		}
-	})
+	}
+	if !issue.IsPullRequest() {
+		// Comments on plain issues are replicated and trigger nothing.
+		return h.replicate(ctx, fill)
+	}
+	a := PullRequestActivity{
+		Event: eventType, Action: event.GetAction(), InstallationID: event.GetInstallation().GetID(),
+		PR:    store.PullRequestRef{RepositoryID: repo.GetID(), Number: issue.GetNumber()},
+		Owner: repo.GetOwner().GetLogin(), Repo: repo.GetName(), Sender: event.GetSender().GetLogin(),
+		CommentCreatedAt: comment.GetCreatedAt().Time, ClosedAt: issue.GetClosedAt().Time,
+	}
+	return h.replicate(ctx, fill, h.followUp(ctx, a)...)
 }
 
 var _ githubapp.EventHandler = &IssueComment{}

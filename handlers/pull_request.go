@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/jackc/pgx/v5"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/osprey-bot/osprey/store"
@@ -30,7 +29,6 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	if pr.GetID() == 0 {
 		return missing(eventType, "pull_request")
 	}
-	ref := pullRequestRef(pr, event.Repo)
 	fill := func(r *store.Replicator) {
 		replicateContext(r, event.Sender, event.Repo, event.Organization)
 		r.PullRequest(pr)
@@ -38,17 +36,12 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 			r.Account(event.RequestedReviewer)
 		}
 	}
-	if h.FollowUps == nil {
-		return h.replicate(ctx, fill)
-	}
-	filesChanged := false
-	switch event.GetAction() {
+	a := activity(eventType, event.GetAction(), event.Installation, event.Repo, pr, event.Sender)
+	switch a.Action {
 	case "opened", "reopened", "synchronize":
-		filesChanged = true
+		a.FilesChanged = true
 	}
-	return h.replicate(ctx, fill, func(tx pgx.Tx) error {
-		return h.FollowUps.PullRequestChanged(ctx, tx, ref, pr.GetHead().GetSHA(), filesChanged)
-	})
+	return h.replicate(ctx, fill, h.followUp(ctx, a)...)
 }
 
 var _ githubapp.EventHandler = &PullRequest{}

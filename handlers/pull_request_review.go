@@ -28,11 +28,12 @@ func (h *PullRequestReview) Handle(ctx context.Context, eventType, deliveryID st
 	if review.GetID() == 0 {
 		return missing(eventType, "review")
 	}
+	a := activity(eventType, event.GetAction(), event.Installation, event.Repo, pr, event.Sender)
 	return h.replicate(ctx, func(r *store.Replicator) {
 		replicateContext(r, event.Sender, event.Repo, event.Organization)
 		r.PullRequest(pr)
 		r.PullRequestReview(pullRequestRef(pr, event.Repo), review)
-	})
+	}, h.followUp(ctx, a)...)
 }
 
 // pullRequestRef names the pull request pr, in repo when pr does not say.

@@ -31,6 +31,7 @@ func (h *PullRequestReviewComment) Handle(ctx context.Context, eventType, delive
 	if comment.GetID() == 0 {
 		return missing(eventType, "comment")
 	}
+	a := activity(eventType, event.GetAction(), event.Installation, event.Repo, pr, event.Sender)
 	return h.replicate(ctx, func(r *store.Replicator) {
 		replicateContext(r, event.Sender, event.Repo, event.Org)
 		r.PullRequest(pr)
@@ -38,7 +39,7 @@ func (h *PullRequestReviewComment) Handle(ctx context.Context, eventType, delive
 		if event.GetAction() == "deleted" {
 			r.DeletePullRequestReviewComment(comment.GetID())
 		}
-	})
+	}, h.followUp(ctx, a)...)
 }
 
 var _ githubapp.EventHandler = &PullRequestReviewComment{}

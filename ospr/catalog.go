@@ -99,3 +99,18 @@ func (c Catalog) OwnerField(org, fullName string) string {
 	}
 	return fmt.Sprintf("%s (@%s)", fullName, name)
 }
+
+// PersonOwner is the login of the person the catalog names as owner, and
+// whether it names a person at all (a "group:" owner is a team).
+func (c Catalog) PersonOwner() (string, bool) {
+	kind, name, found := strings.Cut(c.Owner, ":")
+	switch {
+	case c.Owner == "":
+		return "", false
+	case !found:
+		return c.Owner, true
+	case kind == "user":
+		return name, true
+	}
+	return "", false
+}

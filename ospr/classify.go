@@ -11,6 +11,7 @@ import (
 type PR struct {
 	Owner, Repo       string // of the base repository
 	Number            int
+	NodeID            string // GraphQL id, for Projects (v2)
 	Title             string
 	Author            string
 	AuthorType        string // "User", "Bot", …

@@ -193,3 +193,20 @@ func (l *DirectoryLoader) Reload(ctx context.Context) error {
 func (f *fetcher) forget() {
 	f.etag, f.modTime, f.size, f.last = "", time.Time{}, 0, nil
 }
+
+// Configured reports whether both data files have a source.
+func (l *DirectoryLoader) Configured() bool {
+	return l.people.source != "" && l.institutions.source != ""
+}
+
+// Loaded is the current Directory, or nil while no good copy of both files
+// has been loaded: a reconcile then waits rather than take every author
+// for someone without an agreement.
+func (l *DirectoryLoader) Loaded() *Directory {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lastPeople == nil || l.lastInstitutes == nil {
+		return nil
+	}
+	return l.current
+}

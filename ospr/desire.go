@@ -186,3 +186,7 @@ func commentData(facts Facts, rules Rules, c Classification) CommentData {
 	}
 	return data
 }
+
+// StatusError is the commit status state that reports a problem with the
+// triage's own settings rather than with the pull request.
+const StatusError = "error"

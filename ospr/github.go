@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/appconfig"
 )
 
 // GitHub is what a reconcile reads and writes on GitHub, for one
@@ -22,6 +23,13 @@ type GitHub interface {
 	// File reads a file of the default branch; found is false when it
 	// does not exist.
 	File(ctx context.Context, owner, repo, path string) (data []byte, found bool, err error)
+	// ConfigLayers reads the organisation's osprey.yml (in its .github
+	// repository) and the repository's .github/osprey.yml, in that order,
+	// leaving out those that do not exist. An error means GitHub could not
+	// be read (try again later); what the files say is judged by Effective.
+	ConfigLayers(ctx context.Context, owner, repo string) ([]Layer, error)
+	// UserName is the full name of the account login ("" when it has none).
+	UserName(ctx context.Context, login string) (string, error)
 
 	SetStatus(ctx context.Context, owner, repo, ref string, s StatusWant) error
 	AddLabel(ctx context.Context, owner, repo string, number int, label string) error
@@ -59,7 +67,7 @@ func FromGitHub(pr *github.PullRequest) PR {
 	base := pr.GetBase().GetRepo()
 	out := PR{
 		Owner: base.GetOwner().GetLogin(), Repo: base.GetName(), Number: pr.GetNumber(),
-		Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(), AuthorType: pr.GetUser().GetType(),
+		NodeID: pr.GetNodeID(), Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(), AuthorType: pr.GetUser().GetType(),
 		AuthorAssociation: pr.GetAuthorAssociation(), Draft: pr.GetDraft(), Private: base.GetPrivate(),
 		State: pr.GetState(), Merged: pr.GetMerged() || pr.MergedAt != nil, HeadSHA: pr.GetHead().GetSHA(),
 		CreatedAt: pr.GetCreatedAt().Time, ClosedAt: pr.GetClosedAt().Time, MergedAt: pr.GetMergedAt().Time,
@@ -126,6 +134,43 @@ func (g RESTGitHub) File(ctx context.Context, owner, repo, path string) ([]byte,
 		return nil, false, fmt.Errorf("decoding %s/%s:%s: %w", owner, repo, path, err)
 	}
 	return []byte(content), true, nil
+}
+
+// The places osprey.yml is read from: the repository's file, and the
+// organisation's default in its .github repository (the convention GitHub
+// Apps share). Remote references ("remote: owner/repo") are followed.
+var (
+	repoConfigLoader = appconfig.NewLoader([]string{".github/osprey.yml"}, appconfig.WithOwnerDefault("", nil))
+	orgConfigLoader  = appconfig.NewLoader([]string{"osprey.yml"}, appconfig.WithOwnerDefault("", nil))
+)
+
+// ConfigLayers implements GitHub with go-githubapp's appconfig loader.
+func (g RESTGitHub) ConfigLayers(ctx context.Context, owner, repo string) ([]Layer, error) {
+	var layers []Layer
+	for _, at := range []struct {
+		loader *appconfig.Loader
+		repo   string
+	}{{orgConfigLoader, ".github"}, {repoConfigLoader, repo}} {
+		c, err := at.loader.LoadConfig(ctx, g.Client, owner, at.repo, "")
+		if err != nil {
+			return nil, fmt.Errorf("reading %s in %s: %w", c.Path, c.Source, err)
+		}
+		if c.IsUndefined() {
+			continue
+		}
+		name := strings.TrimSuffix(c.Source, "@") + ":" + c.Path
+		layers = append(layers, Layer{Name: name, YAML: c.Content})
+	}
+	return layers, nil
+}
+
+// UserName implements GitHub.
+func (g RESTGitHub) UserName(ctx context.Context, login string) (string, error) {
+	u, _, err := g.Client.Users.Get(ctx, login)
+	if err != nil {
+		return "", fmt.Errorf("reading user %s: %w", login, err)
+	}
+	return u.GetName(), nil
 }
 
 // SetStatus implements GitHub.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/rs/zerolog"
 )
@@ -16,18 +18,33 @@ const catalogFile = "catalog-info.yaml"
 // (each action on its own). Running it again with nothing changed plans
 // nothing and writes nothing.
 type Reconciler struct {
-	// Rules returns the effective settings for a repository.
-	Rules func(ctx context.Context, gh GitHub, owner, repo string) (Rules, error)
-	// Directory returns the contributor data in use.
+	// Defaults are the server's triage settings, validated; each
+	// organisation's and repository's osprey.yml apply over them.
+	Defaults Rules
+	// Directory returns the contributor data in use; nil (the function's
+	// answer) while it is not loaded yet, and the reconcile then fails
+	// with ErrNoContributorData, to be retried. A nil function means no
+	// contributor data at all.
 	Directory func() *Directory
 	// Templates renders the bot's comments.
 	Templates *Templates
-	// BotLogins are the logins of this app's comments (it edits them).
-	BotLogins []string
+	// BotLogins returns the logins of this app's comments (it edits them).
+	BotLogins func(ctx context.Context) ([]string, error)
 	// PreviousBotLogins are the logins of the bot osprey replaces: their
 	// first comments are adopted, never duplicated, never edited.
 	PreviousBotLogins []string
+	// Projects reads and writes Projects (v2) boards; nil leaves boards
+	// alone.
+	Projects Projects
 }
+
+// ErrNoContributorData says the contributor data is configured but no good
+// copy has been loaded yet.
+var ErrNoContributorData = errors.New("the contributor data is not loaded yet")
+
+// serverLayer names the server's settings in `osprey config check` and in
+// messages about a broken layer.
+const serverLayer = "server config"
 
 // Result is what one reconcile found and did.
 type Result struct {
@@ -35,96 +52,280 @@ type Result struct {
 	Class   Class
 	Actions []Action // planned (a dry run stops here)
 	Failed  []Action // those that failed when applied
+	// ConfigError says why the organisation's or repository's osprey.yml
+	// could not be used; the reconcile then only reported it in the
+	// commit status.
+	ConfigError string
+	// Problems are configuration problems found on the way (a board whose
+	// owner has not installed the app, a missing project field): logged,
+	// not retried.
+	Problems []string
 }
 
 // Reconcile reconciles pull request owner/repo#number. With dryRun it
 // plans and writes nothing. The error joins the failures of every action
-// that failed; the others were still applied.
+// that failed, and of reads that may succeed when tried again; the other
+// actions were still applied.
 func (rc *Reconciler) Reconcile(ctx context.Context, gh GitHub, owner, repo string, number int, dryRun bool) (Result, error) {
 	logger := zerolog.Ctx(ctx).With().Str("pull_request", fmt.Sprintf("%s/%s#%d", owner, repo, number)).Logger()
+	ctx = logger.WithContext(ctx)
 	pr, err := gh.PullRequest(ctx, owner, repo, number)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{PR: pr}
-	rules, err := rc.Rules(ctx, gh, owner, repo)
+	layers, err := gh.ConfigLayers(ctx, pr.Owner, pr.Repo)
 	if err != nil {
 		return res, err
 	}
-	observed, catalog, err := rc.observe(ctx, gh, pr, rules, logger)
+	rules, _, err := Effective(rc.Defaults, serverLayer, layers...)
+	var layerErr *LayerError
+	if errors.As(err, &layerErr) {
+		return rc.reportBrokenConfig(ctx, gh, pr, layerErr, dryRun)
+	}
 	if err != nil {
 		return res, err
 	}
-	var author Author
-	if rc.Directory != nil {
-		author = rc.Directory().Author(pr.Author)
+
+	facts, observed, err := rc.observe(ctx, gh, pr, rules)
+	if err != nil {
+		return res, err
 	}
-	desired, err := Desire(Facts{PR: pr, Author: author, Catalog: catalog}, rules, rc.Templates)
+	desired, err := Desire(facts, rules, rc.Templates)
 	if err != nil {
 		return res, err
 	}
 	res.Class = desired.Class.Class
-	// Projects (v2) are read and written through GraphQL, which this
-	// reconciler does not do yet: their actions are left out.
-	desired.Projects, desired.Fields = nil, nil
+	items, retry := rc.observeItems(ctx, &res, pr, &desired)
+	if osp := rules.OSPRProject(); osp == nil || !slices.Contains(desired.Projects, *osp) {
+		desired.Fields = nil // the board is not in use, or could not be read
+	}
+	observed.Items = items
 	res.Actions = Plan(pr, desired, observed, rules.OSPRProject())
 	if dryRun || len(res.Actions) == 0 {
-		return res, nil
+		return res, errors.Join(retry...)
 	}
-	var errs []error
 	for _, a := range res.Actions {
-		if err := rc.apply(ctx, gh, pr, a); err != nil {
-			logger.Error().Err(err).Str("action", a.String()).Msg("Triage action failed; the others still run")
-			res.Failed = append(res.Failed, a)
-			errs = append(errs, fmt.Errorf("%s: %w", a.Kind, err))
+		err := rc.apply(ctx, gh, pr, items, a)
+		if err == nil {
+			logger.Info().Str("action", a.String()).Msg("Triage action applied")
 			continue
 		}
-		logger.Info().Str("action", a.String()).Msg("Triage action applied")
+		if IsConfigProblem(err) {
+			res.Problems = append(res.Problems, fmt.Sprintf("%s: %v", a, err))
+			logger.Error().Err(err).Str("action", a.String()).Msg("Triage action impossible as configured: fix the configuration")
+			continue
+		}
+		logger.Error().Err(err).Str("action", a.String()).Msg("Triage action failed; the others still run")
+		res.Failed = append(res.Failed, a)
+		retry = append(retry, fmt.Errorf("%s: %w", a.Kind, err))
 	}
-	return res, errors.Join(errs...)
+	return res, errors.Join(retry...)
 }
 
-// observe reads what the plan compares against: the bot's first comment,
-// the newest status of the triage's context on the head, and the catalog.
-func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules, logger zerolog.Logger) (Observed, *Catalog, error) {
+// observeItems reads the pull request's items on the boards it should be
+// on. Boards that cannot be read are left out of the plan this time; the
+// errors that may pass are returned, so that the job is retried.
+func (rc *Reconciler) observeItems(ctx context.Context, res *Result, pr PR, desired *Desired) (map[ProjectRef]ProjectItem, []error) {
+	items := map[ProjectRef]ProjectItem{}
+	if rc.Projects == nil || pr.NodeID == "" {
+		desired.Projects, desired.Fields = nil, nil
+		return items, nil
+	}
+	if len(desired.Projects) == 0 {
+		return items, nil
+	}
+	read, err := rc.Projects.Items(ctx, pr.NodeID, desired.Projects)
+	for p, item := range read {
+		items[p] = item
+	}
+	if err == nil {
+		return items, nil
+	}
+	// A board missing from the answer is either one the pull request is
+	// not on or one that could not be read: ask for each alone to know.
+	var unreadable []error
+	desired.Projects = slices.DeleteFunc(desired.Projects, func(p ProjectRef) bool {
+		if _, ok := items[p]; ok {
+			return false
+		}
+		one, err := rc.Projects.Items(ctx, pr.NodeID, []ProjectRef{p})
+		if err != nil {
+			unreadable = append(unreadable, err)
+			return true
+		}
+		if item, ok := one[p]; ok {
+			items[p] = item
+		}
+		return false
+	})
+	return items, rc.sortProblems(res, zerolog.Ctx(ctx), errors.Join(unreadable...))
+}
+
+// sortProblems splits the joined errors of reading boards into
+// configuration problems (logged and recorded, never retried) and the rest
+// (returned, so the job is retried).
+func (rc *Reconciler) sortProblems(res *Result, logger *zerolog.Logger, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var retry []error
+	for _, e := range flatten(err) {
+		if IsConfigProblem(e) {
+			res.Problems = append(res.Problems, e.Error())
+			logger.Error().Err(e).Msg("Project board unusable as configured: fix the configuration; the other steps still run")
+			continue
+		}
+		logger.Error().Err(e).Msg("Reading project items failed; the other steps still run")
+		retry = append(retry, e)
+	}
+	return retry
+}
+
+// flatten lists the errors a joined error holds (itself when it holds none).
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// IsConfigProblem reports whether err is a configuration problem that
+// trying again will not fix: a board whose owner has not installed the
+// app, a board or field that does not exist.
+func IsConfigProblem(err error) bool {
+	return errors.Is(err, ErrNoInstallation) || errors.Is(err, ErrNoSuchProject) || errors.Is(err, ErrNoSuchField)
+}
+
+// observe reads what desire and plan need: the bot's first comment, the
+// newest status of the triage's context on the head, the catalog, and the
+// full name of a person the catalog names as owner.
+func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules) (Facts, Observed, error) {
+	facts := Facts{PR: pr}
+	if rc.Directory != nil {
+		dir := rc.Directory()
+		if dir == nil {
+			return facts, Observed{}, ErrNoContributorData
+		}
+		facts.Author = dir.Author(pr.Author)
+	}
 	o := Observed{Labels: pr.Labels}
+	comment, err := rc.firstComment(ctx, gh, pr)
+	if err != nil {
+		return facts, o, err
+	}
+	o.Comment = comment
+	if pr.HeadSHA != "" {
+		if o.Status, err = gh.Status(ctx, pr.Owner, pr.Repo, pr.HeadSHA, rules.Status.Context); err != nil {
+			return facts, o, err
+		}
+	}
+	if facts.Catalog, err = rc.catalog(ctx, gh, pr); err != nil {
+		return facts, o, err
+	}
+	if facts.Catalog != nil && rules.OSPRProject() != nil && rules.Projects.Fields.Owner != "" &&
+		Classify(pr, rules, facts.Author).Class == OSPR {
+		if login, ok := facts.Catalog.PersonOwner(); ok {
+			if facts.OwnerFullName, err = gh.UserName(ctx, login); err != nil {
+				return facts, o, err
+			}
+		}
+	}
+	return facts, o, nil
+}
+
+// firstComment finds the first bot comment: osprey's own, or its
+// predecessor's (adopted, not editable).
+func (rc *Reconciler) firstComment(ctx context.Context, gh GitHub, pr PR) (*BotComment, error) {
+	var own []string
+	if rc.BotLogins != nil {
+		var err error
+		if own, err = rc.BotLogins(ctx); err != nil {
+			return nil, err
+		}
+	}
 	comments, err := gh.IssueComments(ctx, pr.Owner, pr.Repo, pr.Number)
 	if err != nil {
-		return o, nil, err
+		return nil, err
 	}
 	for _, c := range comments {
-		own := containsFold(rc.BotLogins, c.Author)
-		if !own && !containsFold(rc.PreviousBotLogins, c.Author) {
+		mine := containsFold(own, c.Author)
+		if !mine && !containsFold(rc.PreviousBotLogins, c.Author) {
 			continue
 		}
 		if kind, ok := FirstCommentKind(c.Body); ok {
-			o.Comment = &BotComment{ID: c.ID, Kind: kind, Body: c.Body, Editable: own}
-			break
+			return &BotComment{ID: c.ID, Kind: kind, Body: c.Body, Editable: mine}, nil
 		}
 	}
-	if pr.HeadSHA != "" {
-		if o.Status, err = gh.Status(ctx, pr.Owner, pr.Repo, pr.HeadSHA, rules.Status.Context); err != nil {
-			return o, nil, err
-		}
-	}
+	return nil, nil
+}
+
+// catalog reads the repository's catalog-info.yaml; nil when it has none.
+func (rc *Reconciler) catalog(ctx context.Context, gh GitHub, pr PR) (*Catalog, error) {
 	data, found, err := gh.File(ctx, pr.Owner, pr.Repo, catalogFile)
-	if err != nil {
-		return o, nil, err
-	}
-	if !found {
-		return o, nil, nil
+	if err != nil || !found {
+		return nil, err
 	}
 	catalog, err := ParseCatalog(data)
 	if err != nil {
 		// The repository's file is wrong, not the pull request: carry on
 		// as if it had none, and say so.
-		logger.Warn().Err(err).Msg("Ignoring the repository's catalog-info.yaml")
-		return o, nil, nil
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Ignoring the repository's catalog-info.yaml")
+		return nil, nil
 	}
-	return o, &catalog, nil
+	return &catalog, nil
 }
 
-func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, a Action) error {
+// reportBrokenConfig is the whole reconcile when an osprey.yml that applies
+// to the repository is broken: nothing can be decided by settings nobody
+// can read, so the only change is the commit status, state error, naming
+// the file and what is wrong. It is not retried: the next event after the
+// file is fixed reconciles as usual.
+func (rc *Reconciler) reportBrokenConfig(ctx context.Context, gh GitHub, pr PR, layerErr *LayerError, dryRun bool) (Result, error) {
+	res := Result{PR: pr, ConfigError: layerErr.Error()}
+	zerolog.Ctx(ctx).Error().Err(layerErr).Msg("The triage settings of this repository are broken: reporting it in the commit status and changing nothing else")
+	if pr.HeadSHA == "" {
+		return res, nil
+	}
+	want := StatusWant{Context: rc.Defaults.Status.Context, State: StatusError, Description: BrokenConfigDescription(layerErr)}
+	have, err := gh.Status(ctx, pr.Owner, pr.Repo, pr.HeadSHA, want.Context)
+	if err != nil {
+		return res, err
+	}
+	if have != nil && *have == want {
+		return res, nil
+	}
+	res.Actions = []Action{{Kind: SetStatus, Status: want}}
+	if dryRun {
+		return res, nil
+	}
+	if err := gh.SetStatus(ctx, pr.Owner, pr.Repo, pr.HeadSHA, want); err != nil {
+		res.Failed = res.Actions
+		return res, fmt.Errorf("%s: %w", SetStatus, err)
+	}
+	return res, nil
+}
+
+// maxStatusDescription is the longest description GitHub keeps on a
+// commit status.
+const maxStatusDescription = 140
+
+// BrokenConfigDescription is the commit status description that tells a
+// repository its osprey.yml is broken: the file, then the problem, cut to
+// what GitHub keeps.
+func BrokenConfigDescription(e *LayerError) string {
+	msg := strings.Join(strings.Fields(fmt.Sprintf("osprey config broken: %s: %v", e.Layer, e.Err)), " ")
+	if r := []rune(msg); len(r) > maxStatusDescription {
+		msg = string(r[:maxStatusDescription-3]) + "..."
+	}
+	return msg
+}
+
+func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[ProjectRef]ProjectItem, a Action) error {
 	switch a.Kind {
 	case SetStatus:
 		return gh.SetStatus(ctx, pr.Owner, pr.Repo, pr.HeadSHA, a.Status)
@@ -136,6 +337,18 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, a Action) err
 		return gh.CreateComment(ctx, pr.Owner, pr.Repo, pr.Number, a.Body)
 	case EditComment:
 		return gh.EditComment(ctx, pr.Owner, pr.Repo, a.CommentID, a.Body)
+	case AddToProject:
+		item, err := rc.Projects.AddItem(ctx, a.Project, pr.NodeID)
+		if err == nil {
+			items[a.Project] = item
+		}
+		return err
+	case SetField:
+		item, ok := items[a.Project]
+		if !ok || item.ID == "" {
+			return fmt.Errorf("the pull request is not on board %s (adding it failed)", a.Project)
+		}
+		return rc.Projects.SetField(ctx, a.Project, item.ID, a.Field, a.Value)
 	}
-	return fmt.Errorf("no way to apply %q yet", a.Kind)
+	return fmt.Errorf("no way to apply %q", a.Kind)
 }

@@ -73,14 +73,15 @@ type followUpRecorder struct {
 	calls []string
 }
 
-func (f *followUpRecorder) PullRequestChanged(ctx context.Context, tx pgx.Tx, pr store.PullRequestRef, headSHA string, filesChanged bool) error {
+func (f *followUpRecorder) PullRequestActivity(ctx context.Context, tx pgx.Tx, a handlers.PullRequestActivity) error {
 	var title string
-	if err := tx.QueryRow(ctx, `SELECT title FROM pull_requests WHERE id = $1`, pr.ID).Scan(&title); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT title FROM pull_requests WHERE repository_id = $1 AND number = $2`,
+		a.PR.RepositoryID, a.PR.Number).Scan(&title); err != nil {
 		return fmt.Errorf("the pull request is not visible to the follow-up: %w", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, fmt.Sprintf("#%d %.7s files:%v", pr.Number, headSHA, filesChanged))
+	f.calls = append(f.calls, fmt.Sprintf("%s.%s %s/%s#%d %.7s files:%v by:%s", a.Event, a.Action, a.Owner, a.Repo, a.PR.Number, a.HeadSHA, a.FilesChanged, a.Sender))
 	return nil
 }
 
@@ -140,8 +141,26 @@ func TestSignedDeliveriesReplicateEveryObject(t *testing.T) {
 	}
 	followUps.mu.Lock()
 	defer followUps.mu.Unlock()
-	want := []string{"#1234 6dcb09b files:true", "#1234 6dcb09b files:false", "#1234 6dcb09b files:false", "#1234 6dcb09b files:false",
-		"#1234 4eede51 files:true", "#1234 4eede51 files:false", "#1234 4eede51 files:false", "#1236 fa50e76 files:true"}
+	// Every delivery about a pull request, comments on it included; none
+	// for the comments on plain issues.
+	want := []string{
+		"pull_request.opened acme/widgets#1234 6dcb09b files:true by:bob-contrib",
+		"pull_request.edited acme/widgets#1234 6dcb09b files:false by:bob-contrib",
+		"pull_request.labeled acme/widgets#1234 6dcb09b files:false by:alice-maint",
+		"pull_request.unlabeled acme/widgets#1234 6dcb09b files:false by:alice-maint",
+		"pull_request.synchronize acme/widgets#1234 4eede51 files:true by:bob-contrib",
+		"pull_request.review_requested acme/widgets#1234 4eede51 files:false by:alice-maint",
+		"pull_request_review.submitted acme/widgets#1234 4eede51 files:false by:carol-review",
+		"pull_request_review_comment.created acme/widgets#1234 4eede51 files:false by:carol-review",
+		"pull_request_review.edited acme/widgets#1234 4eede51 files:false by:carol-review",
+		"pull_request_review_comment.created acme/widgets#1234 4eede51 files:false by:bob-contrib",
+		"pull_request_review_comment.edited acme/widgets#1234 4eede51 files:false by:carol-review",
+		"pull_request_review.dismissed acme/widgets#1234 4eede51 files:false by:alice-maint",
+		"pull_request_review_comment.deleted acme/widgets#1234 4eede51 files:false by:bob-contrib",
+		"issue_comment.created acme/widgets#1234  files:false by:alice-maint",
+		"pull_request.closed acme/widgets#1234 4eede51 files:false by:alice-maint",
+		"pull_request.opened acme/widgets#1236 fa50e76 files:true by:renovate[bot]",
+	}
 	if fmt.Sprint(followUps.calls) != fmt.Sprint(want) {
 		t.Errorf("follow-ups:\n got %v\nwant %v", followUps.calls, want)
 	}

@@ -1,0 +1,113 @@
+package ospr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/osprey-bot/osprey/store"
+)
+
+// ErrBusy says another reconcile of the same pull request is running.
+var ErrBusy = errors.New("another reconcile of this pull request is running")
+
+// Service reconciles pull requests for any installation: the ReconcilePR
+// job, rescans and the drift repair all come through it.
+type Service struct {
+	Clients    githubapp.ClientCreator
+	Reconciler *Reconciler
+	// DB holds the per-pull-request locks.
+	DB *pgxpool.Pool
+}
+
+// Reconcile reconciles owner/repo#number through installation's client,
+// holding the pull request's lock; ErrBusy when another reconcile holds it.
+func (s *Service) Reconcile(ctx context.Context, installation int64, owner, repo string, number int, dryRun bool) (Result, error) {
+	client, err := s.Clients.NewInstallationClient(installation)
+	if err != nil {
+		return Result{}, fmt.Errorf("creating the client of installation %d: %w", installation, err)
+	}
+	gh := RESTGitHub{Client: client}
+	if dryRun {
+		// A dry run writes nothing, so it needs no turn.
+		return s.Reconciler.Reconcile(ctx, gh, owner, repo, number, true)
+	}
+	var res Result
+	locked, err := store.WithPullRequestLock(ctx, s.DB, owner, repo, number, func() error {
+		var err error
+		res, err = s.Reconciler.Reconcile(ctx, gh, owner, repo, number, false)
+		return err
+	})
+	if err == nil && !locked {
+		err = ErrBusy
+	}
+	return res, err
+}
+
+// AppIdentity is the app's own account: the login its comments and events
+// carry ("<slug>[bot]"). It is read once from GitHub (GET /app) unless
+// configured.
+type AppIdentity struct {
+	clients githubapp.ClientCreator
+
+	mu    sync.Mutex
+	login string
+}
+
+// NewAppIdentity returns the identity of the app clients authenticate as;
+// login, when not empty, is taken as it is instead of asking GitHub.
+func NewAppIdentity(clients githubapp.ClientCreator, login string) *AppIdentity {
+	return &AppIdentity{clients: clients, login: login}
+}
+
+// Login is the app's bot login, asking GitHub the first time.
+func (a *AppIdentity) Login(ctx context.Context) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.login != "" {
+		return a.login, nil
+	}
+	client, err := a.clients.NewAppClient()
+	if err != nil {
+		return "", fmt.Errorf("creating the app client: %w", err)
+	}
+	app, _, err := client.Apps.Get(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("reading the app's own identity (GET /app): %w", err)
+	}
+	if app.GetSlug() == "" {
+		return "", errors.New("GitHub did not say the app's slug (GET /app)")
+	}
+	a.login = strings.ToLower(app.GetSlug()) + "[bot]"
+	return a.login, nil
+}
+
+// Logins is Login as a list, for Reconciler.BotLogins.
+func (a *AppIdentity) Logins(ctx context.Context) ([]string, error) {
+	login, err := a.Login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []string{login}, nil
+}
+
+// KnownLogins is the login if it is already known, without asking GitHub
+// (handlers must not wait on GitHub inside a transaction). Until it is
+// known, the app's own events are reconciled too, which is harmless: the
+// reconcile finds nothing to change.
+func (a *AppIdentity) KnownLogins() []string {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.login == "" {
+		return nil
+	}
+	return []string{a.login}
+}
