@@ -10,6 +10,7 @@ import (
 // PR is what the triage needs to know of a pull request.
 type PR struct {
 	Owner, Repo       string // of the base repository
+	RepoID            int64  // GitHub's id of the base repository
 	Number            int
 	NodeID            string // GraphQL id, for Projects (v2)
 	Title             string

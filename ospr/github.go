@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/appconfig"
@@ -34,15 +35,18 @@ type GitHub interface {
 	SetStatus(ctx context.Context, owner, repo, ref string, s StatusWant) error
 	AddLabel(ctx context.Context, owner, repo string, number int, label string) error
 	RemoveLabel(ctx context.Context, owner, repo string, number int, label string) error
-	CreateComment(ctx context.Context, owner, repo string, number int, body string) error
+	// CreateComment writes a conversation comment and returns it as
+	// GitHub stored it.
+	CreateComment(ctx context.Context, owner, repo string, number int, body string) (IssueComment, error)
 	EditComment(ctx context.Context, owner, repo string, id int64, body string) error
 }
 
 // IssueComment is a conversation comment as the reconcile reads it.
 type IssueComment struct {
-	ID     int64
-	Author string
-	Body   string
+	ID        int64
+	Author    string
+	Body      string
+	CreatedAt time.Time
 }
 
 // RESTGitHub is GitHub through go-github's REST client (the installation's,
@@ -66,7 +70,7 @@ func (g RESTGitHub) PullRequest(ctx context.Context, owner, repo string, number 
 func FromGitHub(pr *github.PullRequest) PR {
 	base := pr.GetBase().GetRepo()
 	out := PR{
-		Owner: base.GetOwner().GetLogin(), Repo: base.GetName(), Number: pr.GetNumber(),
+		Owner: base.GetOwner().GetLogin(), Repo: base.GetName(), RepoID: base.GetID(), Number: pr.GetNumber(),
 		NodeID: pr.GetNodeID(), Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(), AuthorType: pr.GetUser().GetType(),
 		AuthorAssociation: pr.GetAuthorAssociation(), Draft: pr.GetDraft(), Private: base.GetPrivate(),
 		State: pr.GetState(), Merged: pr.GetMerged() || pr.MergedAt != nil, HeadSHA: pr.GetHead().GetSHA(),
@@ -201,9 +205,12 @@ func (g RESTGitHub) RemoveLabel(ctx context.Context, owner, repo string, number 
 }
 
 // CreateComment implements GitHub.
-func (g RESTGitHub) CreateComment(ctx context.Context, owner, repo string, number int, body string) error {
-	_, _, err := g.Client.Issues.CreateComment(ctx, owner, repo, number, &github.IssueComment{Body: &body})
-	return err
+func (g RESTGitHub) CreateComment(ctx context.Context, owner, repo string, number int, body string) (IssueComment, error) {
+	c, _, err := g.Client.Issues.CreateComment(ctx, owner, repo, number, &github.IssueComment{Body: &body})
+	if err != nil {
+		return IssueComment{}, err
+	}
+	return IssueComment{ID: c.GetID(), Author: c.GetUser().GetLogin(), Body: c.GetBody(), CreatedAt: c.GetCreatedAt().Time}, nil
 }
 
 // EditComment implements GitHub.

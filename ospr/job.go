@@ -38,6 +38,10 @@ type ReconcilePRArgs struct {
 	// already running when this one was asked for: that one may have read
 	// GitHub before the change, so this one runs after it. Zero otherwise.
 	After int64 `json:"after,omitempty" river:"unique"`
+	// Opened says the request came from the pull request being opened: the
+	// first attempt may then take the fresh path (see Request.Fresh). Not
+	// part of the uniqueness: requests that fold into this one keep it.
+	Opened bool `json:"opened,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -130,7 +134,8 @@ func (e *Enqueuer) PullRequestActivity(ctx context.Context, tx pgx.Tx, a handler
 	if ins == nil {
 		return errors.New("the triage's job queue is not running")
 	}
-	return Enqueue(ctx, ins, tx, ReconcilePRArgs{InstallationID: a.InstallationID, Owner: a.Owner, Repo: a.Repo, Number: a.PR.Number})
+	return Enqueue(ctx, ins, tx, ReconcilePRArgs{InstallationID: a.InstallationID, Owner: a.Owner, Repo: a.Repo, Number: a.PR.Number,
+		Opened: a.Event == "pull_request" && a.Action == "opened"})
 }
 
 var _ handlers.FollowUps = &Enqueuer{}
@@ -149,7 +154,7 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	a := job.Args
 	logger := w.Logger.With().Int64("installation", a.InstallationID).Int64("job", job.ID).Logger()
 	ctx = logger.WithContext(ctx)
-	_, err := w.Service.Reconcile(ctx, a.InstallationID, a.Owner, a.Repo, a.Number, false)
+	_, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && job.Attempt == 1})
 	if errors.Is(err, ErrBusy) {
 		return river.JobSnooze(busySnooze)
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +26,9 @@ type Projects interface {
 	Items(ctx context.Context, prNodeID string, boards []ProjectRef) (map[ProjectRef]ProjectItem, error)
 	// AddItem adds the pull request to board (idempotent on GitHub's side: adding twice returns the same item).
 	AddItem(ctx context.Context, board ProjectRef, prNodeID string) (ProjectItem, error)
-	// SetField sets field (by name) of item itemID on board to value.
-	SetField(ctx context.Context, board ProjectRef, itemID, field, value string) error
+	// SetFields sets fields (value by field name) of item itemID on board,
+	// in one request.
+	SetFields(ctx context.Context, board ProjectRef, itemID string, values map[string]string) error
 }
 
 // ErrNoInstallation is the error of a board whose owner has not installed
@@ -282,38 +286,85 @@ func (p *GraphQLProjects) AddItem(ctx context.Context, board ProjectRef, prNodeI
 	return ProjectItem{ID: item.ID, Fields: item.FieldValues.byName()}, nil
 }
 
-// SetField implements Projects. A field or option missing from remembered
-// ids makes it look the board up again before it answers ErrNoSuchField, so
-// a field added to the board later is found.
+// SetField sets one field of item itemID on board (see SetFields).
 func (p *GraphQLProjects) SetField(ctx context.Context, board ProjectRef, itemID, field, value string) error {
+	return p.SetFields(ctx, board, itemID, map[string]string{field: value})
+}
+
+// SetFields implements Projects: every field in one GraphQL request, one
+// aliased updateProjectV2ItemFieldValue each. A field or option missing
+// from remembered ids makes it look the board up again before it answers
+// ErrNoSuchField, so a field added to the board later is found; the fields
+// the board has are still set.
+func (p *GraphQLProjects) SetFields(ctx context.Context, board ProjectRef, itemID string, values map[string]string) error {
 	client, ids, err := p.prepare(ctx, board, false)
 	if err != nil {
 		return err
 	}
-	v, err := fieldValue(board, ids, field, value)
-	if errors.Is(err, ErrNoSuchField) && !ids.fresh {
+	names := slices.Sorted(maps.Keys(values))
+	inputs, problems := fieldInputs(board, ids, itemID, names, values)
+	if len(problems) > 0 && !ids.fresh {
 		if client, ids, err = p.prepare(ctx, board, true); err != nil {
 			return err
 		}
-		v, err = fieldValue(board, ids, field, value)
+		inputs, problems = fieldInputs(board, ids, itemID, names, values)
 	}
-	if err != nil {
-		return err
+	if len(inputs) > 0 {
+		if err := mutateFields(ctx, client, inputs); err != nil {
+			p.forgetIfGone(board, err)
+			return fmt.Errorf("setting fields of item %s on board %s: %w", itemID, board, err)
+		}
 	}
-	var m struct {
-		UpdateProjectV2ItemFieldValue struct {
-			ProjectV2Item struct{ ID string } `graphql:"projectV2Item"`
-		} `graphql:"updateProjectV2ItemFieldValue(input: $input)"`
+	return errors.Join(problems...)
+}
+
+// fieldInputs are the mutations' inputs for the fields the board has, and
+// the errors for the others.
+func fieldInputs(board ProjectRef, ids lookedUp, itemID string, names []string, values map[string]string) ([]githubv4.UpdateProjectV2ItemFieldValueInput, []error) {
+	var inputs []githubv4.UpdateProjectV2ItemFieldValueInput
+	var problems []error
+	for _, name := range names {
+		v, err := fieldValue(board, ids, name, values[name])
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		inputs = append(inputs, githubv4.UpdateProjectV2ItemFieldValueInput{
+			ProjectID: githubv4.ID(ids.project), ItemID: githubv4.ID(itemID), FieldID: githubv4.ID(ids.fields[name].id), Value: v,
+		})
 	}
-	input := githubv4.UpdateProjectV2ItemFieldValueInput{
-		ProjectID: githubv4.ID(ids.project), ItemID: githubv4.ID(itemID),
-		FieldID: githubv4.ID(ids.fields[field].id), Value: v,
+	return inputs, problems
+}
+
+// fieldUpdate is what osprey reads back from one field update.
+type fieldUpdate struct {
+	ProjectV2Item struct{ ID string } `graphql:"projectV2Item"`
+}
+
+// mutateFields sends one document with an aliased mutation per input.
+// githubv4 builds documents from struct types, so the type is made to fit
+// the number of fields; the first input is githubv4's $input, the others
+// $input1, $input2, ….
+func mutateFields(ctx context.Context, client *githubv4.Client, inputs []githubv4.UpdateProjectV2ItemFieldValueInput) error {
+	fields := make([]reflect.StructField, len(inputs))
+	vars := map[string]any{}
+	for i, in := range inputs {
+		variable := "input"
+		if i > 0 {
+			variable = fmt.Sprintf("input%d", i)
+			vars[variable] = in
+		}
+		fields[i] = reflect.StructField{
+			Name: fmt.Sprintf("Set%d", i),
+			Type: reflect.TypeFor[fieldUpdate](),
+			Tag:  reflect.StructTag(fmt.Sprintf(`graphql:"set%d: updateProjectV2ItemFieldValue(input: $%s)"`, i, variable)),
+		}
 	}
-	if err := client.Mutate(ctx, &m, input, nil); err != nil {
-		p.forgetIfGone(board, err)
-		return fmt.Errorf("setting field %q of item %s on board %s: %w", field, itemID, board, err)
+	m := reflect.New(reflect.StructOf(fields)).Interface()
+	if len(vars) == 0 {
+		vars = nil
 	}
-	return nil
+	return client.Mutate(ctx, m, inputs[0], vars)
 }
 
 // lookedUp is a board's ids and whether this call just looked them up.
@@ -438,4 +489,22 @@ func (p *GraphQLProjects) forgetIfGone(board ProjectRef, err error) {
 	p.mu.Lock()
 	delete(p.boards, board)
 	p.mu.Unlock()
+}
+
+// CheckBoard looks board up afresh through its owner's installation and
+// says what keeps the triage from using it: no installation on the owner,
+// no such project, or a field of fields that the board lacks (the errors
+// wrap ErrNoInstallation, ErrNoSuchProject and ErrNoSuchField).
+func (p *GraphQLProjects) CheckBoard(ctx context.Context, board ProjectRef, fields ...string) error {
+	_, ids, err := p.prepare(ctx, board, true)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range fields {
+		if _, ok := ids.fields[f]; f != "" && !ok {
+			errs = append(errs, fmt.Errorf("board %s has no field %q: %w", board, f, ErrNoSuchField))
+		}
+	}
+	return errors.Join(errs...)
 }

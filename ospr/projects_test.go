@@ -413,3 +413,32 @@ func TestProjectsItemsOfAnUnknownPullRequest(t *testing.T) {
 		t.Errorf("Items of an unknown pull request: %v, %v", items, err)
 	}
 }
+
+// Several fields go in one request; a field the board lacks is named, and
+// the others are still set.
+func TestProjectsSetFieldsInOneRequest(t *testing.T) {
+	f := newBoardFixture(t)
+	ctx := context.Background()
+	item := f.add(osprBoard)
+	mark := f.mark()
+	err := f.projects.SetFields(ctx, osprBoard, item.ID, map[string]string{
+		"Date opened": "2026-11-20", "Priority": "4", "Status": "Needs triage", "Repo Owner / Owning Team": "openedx/wg",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.graphqlRequests(mark); n != 1 {
+		t.Errorf("%d GraphQL requests for four fields, want 1", n)
+	}
+	want := map[string]string{"Date opened": "2026-11-20", "Priority": "4", "Status": "Needs triage", "Repo Owner / Owning Team": "openedx/wg"}
+	if got := f.fake.ProjectItems("openedx", 19)[0].Fields; !reflect.DeepEqual(got, want) {
+		t.Errorf("the board holds %v, want %v", got, want)
+	}
+	err = f.projects.SetFields(ctx, osprBoard, item.ID, map[string]string{"Nope": "x", "Priority": "5"})
+	if !errors.Is(err, ErrNoSuchField) || !strings.Contains(err.Error(), `"Nope"`) {
+		t.Errorf("missing field: %v", err)
+	}
+	if got := f.fake.ProjectItems("openedx", 19)[0].Fields["Priority"]; got != "5" {
+		t.Errorf("the field the board has was not set: %q", got)
+	}
+}

@@ -36,6 +36,9 @@ type Reconciler struct {
 	// Projects reads and writes Projects (v2) boards; nil leaves boards
 	// alone.
 	Projects Projects
+	// Replica is osprey's copy of GitHub; nil reads everything from
+	// GitHub.
+	Replica Replica
 }
 
 // ErrNoContributorData says the contributor data is configured but no good
@@ -62,14 +65,34 @@ type Result struct {
 	Problems []string
 }
 
+// Request names the pull request a reconcile is for and how to run it.
+type Request struct {
+	Owner, Repo string
+	Number      int
+	// DryRun plans and writes nothing.
+	DryRun bool
+	// Fresh says the pull request was just opened and this is the first
+	// attempt of the reconcile that caused: when the replica holds no
+	// comment of either bot on it, GitHub holds nothing of osprey's yet
+	// (no comment, no status, no board item), so the reconcile reads the
+	// pull request from the replica and writes without reading first.
+	// Never for a dry run, a rescan or a retry.
+	Fresh bool
+}
+
 // Reconcile reconciles pull request owner/repo#number. With dryRun it
-// plans and writes nothing. The error joins the failures of every action
-// that failed, and of reads that may succeed when tried again; the other
-// actions were still applied.
+// plans and writes nothing.
 func (rc *Reconciler) Reconcile(ctx context.Context, gh GitHub, owner, repo string, number int, dryRun bool) (Result, error) {
-	logger := zerolog.Ctx(ctx).With().Str("pull_request", fmt.Sprintf("%s/%s#%d", owner, repo, number)).Logger()
+	return rc.Run(ctx, gh, Request{Owner: owner, Repo: repo, Number: number, DryRun: dryRun})
+}
+
+// Run reconciles the pull request req names. The error joins the failures
+// of every action that failed, and of reads that may succeed when tried
+// again; the other actions were still applied.
+func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, error) {
+	logger := zerolog.Ctx(ctx).With().Str("pull_request", fmt.Sprintf("%s/%s#%d", req.Owner, req.Repo, req.Number)).Logger()
 	ctx = logger.WithContext(ctx)
-	pr, err := gh.PullRequest(ctx, owner, repo, number)
+	pr, fresh, err := rc.readPullRequest(ctx, gh, req)
 	if err != nil {
 		return Result{}, err
 	}
@@ -81,13 +104,13 @@ func (rc *Reconciler) Reconcile(ctx context.Context, gh GitHub, owner, repo stri
 	rules, _, err := Effective(rc.Defaults, serverLayer, layers...)
 	var layerErr *LayerError
 	if errors.As(err, &layerErr) {
-		return rc.reportBrokenConfig(ctx, gh, pr, layerErr, dryRun)
+		return rc.reportBrokenConfig(ctx, gh, pr, layerErr, req.DryRun)
 	}
 	if err != nil {
 		return res, err
 	}
 
-	facts, observed, err := rc.observe(ctx, gh, pr, rules)
+	facts, observed, err := rc.observe(ctx, gh, pr, rules, fresh)
 	if err != nil {
 		return res, err
 	}
@@ -96,43 +119,110 @@ func (rc *Reconciler) Reconcile(ctx context.Context, gh GitHub, owner, repo stri
 		return res, err
 	}
 	res.Class = desired.Class.Class
-	items, retry := rc.observeItems(ctx, &res, pr, &desired)
+	items, retry := rc.observeItems(ctx, &res, pr, &desired, fresh)
 	if osp := rules.OSPRProject(); osp == nil || !slices.Contains(desired.Projects, *osp) {
 		desired.Fields = nil // the board is not in use, or could not be read
 	}
 	observed.Items = items
 	res.Actions = Plan(pr, desired, observed, rules.OSPRProject())
-	if dryRun || len(res.Actions) == 0 {
+	if req.DryRun || len(res.Actions) == 0 {
 		return res, errors.Join(retry...)
 	}
-	for _, a := range res.Actions {
-		err := rc.apply(ctx, gh, pr, items, a)
-		if err == nil {
-			logger.Info().Str("action", a.String()).Msg("Triage action applied")
-			continue
+	for _, batch := range batches(res.Actions) {
+		err := rc.apply(ctx, gh, pr, items, batch)
+		var problem error
+		for _, a := range batch {
+			// A batch fails as a whole, save for the fields a board
+			// lacks, which are configuration problems.
+			if err != nil && IsConfigProblem(err) {
+				problem = err
+			}
+			switch {
+			case err == nil:
+				logger.Info().Str("action", a.String()).Msg("Triage action applied")
+			case problem != nil:
+				res.Problems = append(res.Problems, fmt.Sprintf("%s: %v", a, err))
+				logger.Error().Err(err).Str("action", a.String()).Msg("Triage action impossible as configured: fix the configuration")
+			default:
+				logger.Error().Err(err).Str("action", a.String()).Msg("Triage action failed; the others still run")
+				res.Failed = append(res.Failed, a)
+			}
 		}
-		if IsConfigProblem(err) {
-			res.Problems = append(res.Problems, fmt.Sprintf("%s: %v", a, err))
-			logger.Error().Err(err).Str("action", a.String()).Msg("Triage action impossible as configured: fix the configuration")
-			continue
+		if err != nil && problem == nil {
+			retry = append(retry, fmt.Errorf("%s: %w", batch[0].Kind, err))
 		}
-		logger.Error().Err(err).Str("action", a.String()).Msg("Triage action failed; the others still run")
-		res.Failed = append(res.Failed, a)
-		retry = append(retry, fmt.Errorf("%s: %w", a.Kind, err))
 	}
 	return res, errors.Join(retry...)
+}
+
+// batches groups the actions into the requests that apply them: one each,
+// except the fields of one board, which are set together.
+func batches(actions []Action) [][]Action {
+	var out [][]Action
+	for _, a := range actions {
+		if n := len(out); a.Kind == SetField && n > 0 && out[n-1][0].Kind == SetField && out[n-1][0].Project == a.Project {
+			out[n-1] = append(out[n-1], a)
+			continue
+		}
+		out = append(out, []Action{a})
+	}
+	return out
+}
+
+// readPullRequest reads the pull request, from the replica when the request
+// is fresh and the replica has it, and says whether the reconcile may take
+// the fresh path.
+func (rc *Reconciler) readPullRequest(ctx context.Context, gh GitHub, req Request) (PR, bool, error) {
+	if req.Fresh && !req.DryRun && rc.Replica != nil {
+		pr, found, err := rc.Replica.PullRequest(ctx, req.Owner, req.Repo, req.Number)
+		if err != nil {
+			return PR{}, false, err
+		}
+		if found {
+			bots, err := rc.bots(ctx)
+			if err != nil {
+				return PR{}, false, err
+			}
+			commented, err := rc.Replica.HasCommentBy(ctx, pr.Owner, pr.Repo, pr.Number, bots)
+			if err != nil {
+				return PR{}, false, err
+			}
+			if !commented {
+				return pr, true, nil
+			}
+		}
+	}
+	pr, err := gh.PullRequest(ctx, req.Owner, req.Repo, req.Number)
+	return pr, false, err
+}
+
+// bots are the logins whose first comments count: osprey's and its
+// predecessor's.
+func (rc *Reconciler) bots(ctx context.Context) ([]string, error) {
+	own, err := rc.ownLogins(ctx)
+	return append(own, rc.PreviousBotLogins...), err
+}
+
+func (rc *Reconciler) ownLogins(ctx context.Context) ([]string, error) {
+	if rc.BotLogins == nil {
+		return nil, nil
+	}
+	return rc.BotLogins(ctx)
 }
 
 // observeItems reads the pull request's items on the boards it should be
 // on. Boards that cannot be read are left out of the plan this time; the
 // errors that may pass are returned, so that the job is retried.
-func (rc *Reconciler) observeItems(ctx context.Context, res *Result, pr PR, desired *Desired) (map[ProjectRef]ProjectItem, []error) {
+func (rc *Reconciler) observeItems(ctx context.Context, res *Result, pr PR, desired *Desired, fresh bool) (map[ProjectRef]ProjectItem, []error) {
 	items := map[ProjectRef]ProjectItem{}
 	if rc.Projects == nil || pr.NodeID == "" {
 		desired.Projects, desired.Fields = nil, nil
 		return items, nil
 	}
-	if len(desired.Projects) == 0 {
+	if len(desired.Projects) == 0 || fresh {
+		// Fresh: on no board yet, as far as osprey knows. Adding it is
+		// idempotent and answers the item's fields, should someone (or
+		// a board's auto-add workflow) have been quicker.
 		return items, nil
 	}
 	read, err := rc.Projects.Items(ctx, pr.NodeID, desired.Projects)
@@ -204,7 +294,7 @@ func IsConfigProblem(err error) bool {
 // observe reads what desire and plan need: the bot's first comment, the
 // newest status of the triage's context on the head, the catalog, and the
 // full name of a person the catalog names as owner.
-func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules) (Facts, Observed, error) {
+func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules, fresh bool) (Facts, Observed, error) {
 	facts := Facts{PR: pr}
 	if rc.Directory != nil {
 		dir := rc.Directory()
@@ -214,12 +304,13 @@ func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules
 		facts.Author = dir.Author(pr.Author)
 	}
 	o := Observed{Labels: pr.Labels}
-	comment, err := rc.firstComment(ctx, gh, pr)
-	if err != nil {
-		return facts, o, err
+	var err error
+	if !fresh { // fresh: no comment or status of osprey's yet
+		if o.Comment, err = rc.firstComment(ctx, gh, pr); err != nil {
+			return facts, o, err
+		}
 	}
-	o.Comment = comment
-	if pr.HeadSHA != "" {
+	if pr.HeadSHA != "" && !fresh {
 		if o.Status, err = gh.Status(ctx, pr.Owner, pr.Repo, pr.HeadSHA, rules.Status.Context); err != nil {
 			return facts, o, err
 		}
@@ -241,12 +332,9 @@ func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules
 // firstComment finds the first bot comment: osprey's own, or its
 // predecessor's (adopted, not editable).
 func (rc *Reconciler) firstComment(ctx context.Context, gh GitHub, pr PR) (*BotComment, error) {
-	var own []string
-	if rc.BotLogins != nil {
-		var err error
-		if own, err = rc.BotLogins(ctx); err != nil {
-			return nil, err
-		}
+	own, err := rc.ownLogins(ctx)
+	if err != nil {
+		return nil, err
 	}
 	comments, err := gh.IssueComments(ctx, pr.Owner, pr.Repo, pr.Number)
 	if err != nil {
@@ -325,7 +413,9 @@ func BrokenConfigDescription(e *LayerError) string {
 	return msg
 }
 
-func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[ProjectRef]ProjectItem, a Action) error {
+// apply makes one batch of actions (see batches) on GitHub.
+func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[ProjectRef]ProjectItem, batch []Action) error {
+	a := batch[0]
 	switch a.Kind {
 	case SetStatus:
 		return gh.SetStatus(ctx, pr.Owner, pr.Repo, pr.HeadSHA, a.Status)
@@ -334,7 +424,16 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 	case RemoveLabel:
 		return gh.RemoveLabel(ctx, pr.Owner, pr.Repo, pr.Number, a.Label)
 	case CreateComment:
-		return gh.CreateComment(ctx, pr.Owner, pr.Repo, pr.Number, a.Body)
+		c, err := gh.CreateComment(ctx, pr.Owner, pr.Repo, pr.Number, a.Body)
+		if err != nil || rc.Replica == nil {
+			return err
+		}
+		// The replica knows of the comment at once, so a fresh reconcile
+		// never takes it for a pull request without one.
+		if err := rc.Replica.RecordComment(ctx, pr, c); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not replicate the comment osprey wrote")
+		}
+		return nil
 	case EditComment:
 		return gh.EditComment(ctx, pr.Owner, pr.Repo, a.CommentID, a.Body)
 	case AddToProject:
@@ -348,7 +447,16 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 		if !ok || item.ID == "" {
 			return fmt.Errorf("the pull request is not on board %s (adding it failed)", a.Project)
 		}
-		return rc.Projects.SetField(ctx, a.Project, item.ID, a.Field, a.Value)
+		values := map[string]string{}
+		for _, f := range batch {
+			if item.Fields[f.Field] != f.Value { // adding it may have shown it set already
+				values[f.Field] = f.Value
+			}
+		}
+		if len(values) == 0 {
+			return nil
+		}
+		return rc.Projects.SetFields(ctx, a.Project, item.ID, values)
 	}
 	return fmt.Errorf("no way to apply %q", a.Kind)
 }

@@ -2,6 +2,7 @@ package ospr
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/internal/fakegithub"
+	"github.com/osprey-bot/osprey/internal/testdb"
+	"github.com/osprey-bot/osprey/store"
 )
 
 // scenario is a fake GitHub holding one pull request, and a reconciler
@@ -44,11 +47,12 @@ func newScenario(t *testing.T, author string) *scenario {
 		t.Fatal(err)
 	}
 	pr := map[string]any{
-		"number": 7, "title": "Fix the widgets", "state": "open", "draft": false, "merged": false,
+		"id": 7007, "node_id": "PR_kwDOwidgets7", "number": 7, "title": "Fix the widgets", "state": "open", "draft": false, "merged": false,
 		"user":               map[string]any{"login": author, "type": "User"},
 		"author_association": "CONTRIBUTOR", "created_at": "2026-11-20T10:00:00Z",
-		"head":   map[string]any{"sha": "abc123", "ref": "fix"},
-		"base":   map[string]any{"ref": "main", "repo": map[string]any{"name": "widgets", "private": false, "owner": map[string]any{"login": "openedx"}}},
+		"head": map[string]any{"sha": "abc123", "ref": "fix"},
+		"base": map[string]any{"ref": "main", "repo": map[string]any{"id": 2001, "name": "widgets", "full_name": "openedx/widgets", "private": false,
+			"owner": map[string]any{"id": 1001, "login": "openedx"}}},
 		"labels": []any{},
 	}
 	fake.AddPullRequest("openedx", "widgets", pr)
@@ -244,4 +248,59 @@ type failingLabels struct{ GitHub }
 
 func (failingLabels) AddLabel(context.Context, string, string, int, string) error {
 	return &github.ErrorResponse{Response: &http.Response{StatusCode: 500, Request: &http.Request{}}, Message: "boom"}
+}
+
+// A fresh reconcile (the first attempt after "opened") reads the pull
+// request from the replica and writes without reading GitHub first; once
+// the replica holds osprey's comment, a fresh request reads GitHub as usual
+// and writes nothing twice.
+func TestFreshReconcileTrustsTheReplicaOnlyWithoutABotComment(t *testing.T) {
+	s := newScenario(t, "stranger")
+	db, _ := testdb.New(t)
+	s.rc.Replica = StoreReplica{DB: db}
+	data, err := json.Marshal(s.pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr github.PullRequest
+	if err := json.Unmarshal(data, &pr); err != nil {
+		t.Fatal(err)
+	}
+	r := store.NewReplicator(store.ViaWebhook, time.Now())
+	r.PullRequest(&pr)
+	if err := r.Commit(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	fresh := Request{Owner: "openedx", Repo: "widgets", Number: 7, Fresh: true}
+
+	before := len(s.fake.Requests())
+	if _, err := s.rc.Run(context.Background(), s.gh, fresh); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range s.fake.Requests()[before:] {
+		if req.Method == http.MethodGet && (strings.Contains(req.Path, "/pulls/") || strings.HasSuffix(req.Path, "/comments") || strings.HasSuffix(req.Path, "/statuses")) {
+			t.Errorf("a fresh reconcile read %s", req.Path)
+		}
+	}
+	if c := s.comments(); len(c) != 1 {
+		t.Fatalf("comments = %+v", c)
+	}
+	commented, err := store.HasCommentBy(context.Background(), db, "OpenEdX", "Widgets", 7, []string{s.fake.BotLogin()})
+	if err != nil || !commented {
+		t.Fatalf("the comment osprey wrote is not in the replica: %v %v", commented, err)
+	}
+
+	// Another fresh request (a rescan got there first, say): GitHub is
+	// read, and nothing is written twice.
+	before = len(s.fake.Requests())
+	res, err := s.rc.Run(context.Background(), s.gh, fresh)
+	if err != nil || len(res.Actions) != 0 {
+		t.Fatalf("second fresh request: %v, planned %v", err, res.Actions)
+	}
+	if c := s.comments(); len(c) != 1 {
+		t.Errorf("comments = %+v", c)
+	}
+	if writes, _ := s.counts(before); writes != 0 {
+		t.Errorf("%d writes", writes)
+	}
 }

@@ -28,19 +28,24 @@ type Service struct {
 // Reconcile reconciles owner/repo#number through installation's client,
 // holding the pull request's lock; ErrBusy when another reconcile holds it.
 func (s *Service) Reconcile(ctx context.Context, installation int64, owner, repo string, number int, dryRun bool) (Result, error) {
+	return s.Run(ctx, installation, Request{Owner: owner, Repo: repo, Number: number, DryRun: dryRun})
+}
+
+// Run is Reconcile for a whole Request.
+func (s *Service) Run(ctx context.Context, installation int64, req Request) (Result, error) {
 	client, err := s.Clients.NewInstallationClient(installation)
 	if err != nil {
 		return Result{}, fmt.Errorf("creating the client of installation %d: %w", installation, err)
 	}
 	gh := RESTGitHub{Client: client}
-	if dryRun {
+	if req.DryRun {
 		// A dry run writes nothing, so it needs no turn.
-		return s.Reconciler.Reconcile(ctx, gh, owner, repo, number, true)
+		return s.Reconciler.Run(ctx, gh, req)
 	}
 	var res Result
-	locked, err := store.WithPullRequestLock(ctx, s.DB, owner, repo, number, func() error {
+	locked, err := store.WithPullRequestLock(ctx, s.DB, req.Owner, req.Repo, req.Number, func() error {
 		var err error
-		res, err = s.Reconciler.Reconcile(ctx, gh, owner, repo, number, false)
+		res, err = s.Reconciler.Run(ctx, gh, req)
 		return err
 	})
 	if err == nil && !locked {
