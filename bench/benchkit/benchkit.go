@@ -75,12 +75,19 @@ func Start(ctx context.Context, dbURL string, workers, conns int, opts server.Op
 	cfg := server.DefaultConfig()
 	cfg.DatabaseURL = dbURL
 	cfg.DatabaseMaxConns = conns
-	cfg.CredentialsFile = ""
-	cfg.Log.Level = "warn"
 	cfg.GitHub.App.IntegrationID = 1
 	cfg.GitHub.App.PrivateKey = string(key)
-	cfg.GitHub.App.WebhookSecret = Secret
 	cfg.Deliveries.Workers = workers
+	return StartConfigured(ctx, cfg, opts, startWorkers)
+}
+
+// StartConfigured runs osprey with cfg, which StartConfigured completes
+// with what every benchmark shares: no credentials file, warnings only in
+// the log, the webhook secret Secret.
+func StartConfigured(ctx context.Context, cfg server.Config, opts server.Options, startWorkers bool) (*Server, error) {
+	cfg.CredentialsFile = ""
+	cfg.Log.Level = "warn"
+	cfg.GitHub.App.WebhookSecret = Secret
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
