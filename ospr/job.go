@@ -154,13 +154,17 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	a := job.Args
 	logger := w.Logger.With().Int64("installation", a.InstallationID).Int64("job", job.ID).Logger()
 	ctx = logger.WithContext(ctx)
-	_, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && job.Attempt == 1})
+	res, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && job.Attempt == 1})
 	if errors.Is(err, ErrBusy) {
 		return river.JobSnooze(busySnooze)
 	}
+	logger = logger.With().Str("pull_request", fmt.Sprintf("%s/%s#%d", a.Owner, a.Repo, a.Number)).Logger()
 	if err != nil {
-		logger.Warn().Err(err).Int("attempt", job.Attempt).Str("pull_request", fmt.Sprintf("%s/%s#%d", a.Owner, a.Repo, a.Number)).
-			Msg("Reconcile failed; it will be retried")
+		logger.Warn().Err(err).Int("attempt", job.Attempt).Int("max_attempts", job.MaxAttempts).Int("failed", len(res.Failed)).
+			Msg("Reconcile failed; River retries it until max_attempts")
+		return err
 	}
-	return err
+	logger.Info().Str("class", res.Class.String()).Int("actions", len(res.Actions)).Int("problems", len(res.Problems)).
+		Bool("config_error", res.ConfigError != "").Msg("Pull request reconciled")
+	return nil
 }
