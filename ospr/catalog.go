@@ -33,12 +33,9 @@ type Catalog struct {
 	AddToProjects []ProjectRef // the add-to-projects annotation
 }
 
-// addToProjectsAnnotation is the catalog annotation listing extra projects.
-const addToProjectsAnnotation = "openedx.org/add-to-projects"
-
-// ParseCatalog reads catalog-info.yaml. A project in the annotation that
-// does not parse is an error naming it.
-func ParseCatalog(data []byte) (Catalog, error) {
+// ParseCatalog reads catalog-info.yaml; annotation is the one that lists
+// extra boards. A board in it that does not parse is an error naming it.
+func ParseCatalog(data []byte, annotation string) (Catalog, error) {
 	var doc struct {
 		Metadata struct {
 			Annotations map[string]string `yaml:"annotations"`
@@ -52,11 +49,11 @@ func ParseCatalog(data []byte) (Catalog, error) {
 		return Catalog{}, fmt.Errorf("parsing catalog-info.yaml: %w", err)
 	}
 	c := Catalog{Owner: strings.TrimSpace(doc.Spec.Owner), Lifecycle: strings.TrimSpace(doc.Spec.Lifecycle)}
-	if list := doc.Metadata.Annotations[addToProjectsAnnotation]; strings.TrimSpace(list) != "" {
+	if list := doc.Metadata.Annotations[annotation]; strings.TrimSpace(list) != "" {
 		for _, item := range strings.Split(list, ",") {
 			ref, err := ParseProjectRef(item)
 			if err != nil {
-				return Catalog{}, fmt.Errorf("catalog-info.yaml annotation %s: %w", addToProjectsAnnotation, err)
+				return Catalog{}, fmt.Errorf("catalog-info.yaml annotation %s: %w", annotation, err)
 			}
 			c.AddToProjects = append(c.AddToProjects, ref)
 		}

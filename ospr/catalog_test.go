@@ -16,7 +16,7 @@ metadata:
 spec:
   owner: group:widget-maintainers
   lifecycle: production
-`))
+`), "openedx.org/add-to-projects")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ spec:
 		t.Errorf("catalog = %+v", c)
 	}
 	for _, bad := range []string{"spec: [", "metadata:\n  annotations:\n    openedx.org/add-to-projects: \"openedx\"\n"} {
-		if _, err := ParseCatalog([]byte(bad)); err == nil {
+		if _, err := ParseCatalog([]byte(bad), "openedx.org/add-to-projects"); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}

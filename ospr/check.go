@@ -58,7 +58,7 @@ func (s *Service) CheckConfig(ctx context.Context, owner, repo string) (ConfigRe
 		return report, err
 	}
 	if found {
-		catalog, err := ParseCatalog(data)
+		catalog, err := ParseCatalog(data, rules.CatalogProjectsAnnotation)
 		if err != nil {
 			report.Problems = append(report.Problems, fmt.Sprintf("%s/%s:%s: %v (it is ignored)", owner, repo, catalogFile, err))
 		} else {

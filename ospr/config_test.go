@@ -60,6 +60,9 @@ func TestEffectiveRulesErrors(t *testing.T) {
 		{"not a map", "- a\n- b\n", "cannot unmarshal"},
 		{"a bad value", "blended_pattern: \"[BD\"\n", "blended_pattern"},
 		{"a bad project", "projects:\n  ospr: acme\n", "projects.ospr"},
+		{"an empty status description", "status:\n  descriptions:\n    bot: \"\"\n", "status.descriptions.bot: must not be empty"},
+		{"a status description GitHub would cut", "status:\n  descriptions:\n    refused: \"" + strings.Repeat("x", 141) + "\"\n", "141 characters long"},
+		{"no catalog annotation", "catalog_projects_annotation: \"\"\n", "catalog_projects_annotation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,5 +87,27 @@ func TestTurnedOff(t *testing.T) {
 	d, err := Desire(Facts{PR: openPR("bob-contrib")}, rules, testTemplates(t))
 	if err != nil || !d.Off || len(Plan(openPR("bob-contrib"), d, Observed{}, nil)) != 0 {
 		t.Errorf("turned off: %+v %v", d, err)
+	}
+}
+
+// The status descriptions and the catalog's board annotation are settings
+// like the others.
+func TestDescriptionsAndAnnotationAreSettings(t *testing.T) {
+	rules, _, err := Effective(DefaultRules(), "server", Layer{Name: "repo", YAML: []byte(
+		"status:\n  descriptions:\n    no_agreement: Sign the CLA first.\ncatalog_projects_annotation: example.org/boards\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := ParseCatalog([]byte("metadata:\n  annotations:\n    example.org/boards: \"acme:3\"\n    openedx.org/add-to-projects: \"openedx:9\"\n"),
+		rules.CatalogProjectsAnnotation)
+	if err != nil || !slices.Equal(catalog.AddToProjects, []ProjectRef{{"acme", 3}}) {
+		t.Fatalf("catalog = %+v, %v", catalog, err)
+	}
+	d, err := Desire(Facts{PR: openPR("dana-nosign"), Catalog: &catalog}, rules, testTemplates(t))
+	if err != nil || d.Status.Description != "Sign the CLA first." || d.Status.State != StatusFailure {
+		t.Errorf("status = %+v, %v", d.Status, err)
+	}
+	if rules.Status.Descriptions.Bot != DefaultRules().Status.Descriptions.Bot {
+		t.Errorf("the other descriptions were not kept: %+v", rules.Status.Descriptions)
 	}
 }

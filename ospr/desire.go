@@ -1,7 +1,6 @@
 package ospr
 
 import (
-	"fmt"
 	"slices"
 )
 
@@ -61,14 +60,14 @@ func Desire(facts Facts, rules Rules, templates *Templates) (Desired, error) {
 	d := Desired{Class: c, Status: StatusWant{Context: rules.Status.Context, TargetURL: rules.Status.TargetURL, State: StatusSuccess}}
 	switch c.Class {
 	case Bot:
-		d.Status.Description = "Bots need no contributor agreement."
+		d.Status.Description = rules.Status.Descriptions.Bot
 	case PrivateExempt:
-		d.Status.Description = "No contributor agreement is needed in this private repository."
+		d.Status.Description = rules.Status.Descriptions.PrivateExempt
 	case Internal:
-		d.Status.Description = "The author is internal: no contributor agreement is needed."
+		d.Status.Description = rules.Status.Descriptions.Internal
 	case Refused:
 		d.Status.State = StatusFailure
-		d.Status.Description = "This repository accepts outside contributions only under contract."
+		d.Status.Description = rules.Status.Descriptions.Refused
 		if !pr.Closed() {
 			body, err := templates.Render(NoContributionsComment, commentData(facts, rules, c))
 			if err != nil {
@@ -86,11 +85,14 @@ func Desire(facts Facts, rules Rules, templates *Templates) (Desired, error) {
 
 func desireOSPR(d *Desired, facts Facts, rules Rules, templates *Templates) error {
 	pr, c := facts.PR, d.Class
-	if c.Author.Agreement == NoAgreement {
+	switch c.Author.Agreement {
+	case NoAgreement:
 		d.Status.State = StatusFailure
-		d.Status.Description = "No contributor agreement is on file for the author."
-	} else {
-		d.Status.Description = fmt.Sprintf("The author is covered by an %s contributor agreement.", c.Author.Agreement)
+		d.Status.Description = rules.Status.Descriptions.NoAgreement
+	case IndividualAgreement:
+		d.Status.Description = rules.Status.Descriptions.Individual
+	default:
+		d.Status.Description = rules.Status.Descriptions.Institution
 	}
 
 	category, other := rules.Labels.OSPR, rules.Labels.Blended

@@ -315,7 +315,7 @@ func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules
 			return facts, o, err
 		}
 	}
-	if facts.Catalog, err = rc.catalog(ctx, gh, pr); err != nil {
+	if facts.Catalog, err = rc.catalog(ctx, gh, pr, rules.CatalogProjectsAnnotation); err != nil {
 		return facts, o, err
 	}
 	if facts.Catalog != nil && rules.OSPRProject() != nil && rules.Projects.Fields.Owner != "" &&
@@ -353,12 +353,12 @@ func (rc *Reconciler) firstComment(ctx context.Context, gh GitHub, pr PR) (*BotC
 }
 
 // catalog reads the repository's catalog-info.yaml; nil when it has none.
-func (rc *Reconciler) catalog(ctx context.Context, gh GitHub, pr PR) (*Catalog, error) {
+func (rc *Reconciler) catalog(ctx context.Context, gh GitHub, pr PR, annotation string) (*Catalog, error) {
 	data, found, err := gh.File(ctx, pr.Owner, pr.Repo, catalogFile)
 	if err != nil || !found {
 		return nil, err
 	}
-	catalog, err := ParseCatalog(data)
+	catalog, err := ParseCatalog(data, annotation)
 	if err != nil {
 		// The repository's file is wrong, not the pull request: carry on
 		// as if it had none, and say so.

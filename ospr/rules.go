@@ -1,6 +1,7 @@
 package ospr
 
 import (
+	"fmt"
 	"regexp"
 )
 
@@ -26,6 +27,9 @@ type Rules struct {
 	// AgreementURL is where authors sign a contributor agreement ("" for
 	// no link in the comment).
 	AgreementURL string `yaml:"agreement_url"`
+	// CatalogProjectsAnnotation is the catalog-info.yaml annotation that
+	// lists extra boards ("org:num, org:num").
+	CatalogProjectsAnnotation string `yaml:"catalog_projects_annotation"`
 
 	blendedRE *regexp.Regexp
 }
@@ -58,8 +62,21 @@ type Labels struct {
 
 // Status configures the contributor-agreement commit status.
 type Status struct {
-	Context   string `yaml:"context"`
-	TargetURL string `yaml:"target_url"`
+	Context      string             `yaml:"context"`
+	TargetURL    string             `yaml:"target_url"`
+	Descriptions StatusDescriptions `yaml:"descriptions"`
+}
+
+// StatusDescriptions are the commit status's descriptions, one for each
+// outcome. GitHub keeps at most 140 characters.
+type StatusDescriptions struct {
+	Bot           string `yaml:"bot"`
+	PrivateExempt string `yaml:"private_exempt"`
+	Internal      string `yaml:"internal"`
+	Refused       string `yaml:"refused"`
+	Individual    string `yaml:"individual"`
+	Institution   string `yaml:"institution"`
+	NoAgreement   string `yaml:"no_agreement"`
 }
 
 // DefaultRules are the server's defaults.
@@ -76,7 +93,16 @@ func DefaultRules() Rules {
 			ObsoleteWhenMerged: []string{"blocked by other work", "changes requested", "inactive",
 				"needs more product information", "needs rescoping"},
 		},
-		Status: Status{Context: "osprey/cla"},
+		Status: Status{Context: "osprey/cla", Descriptions: StatusDescriptions{
+			Bot:           "Bots need no contributor agreement.",
+			PrivateExempt: "No contributor agreement is needed in this private repository.",
+			Internal:      "The author is internal: no contributor agreement is needed.",
+			Refused:       "This repository accepts outside contributions only under contract.",
+			Individual:    "The author is covered by an individual contributor agreement.",
+			Institution:   "The author is covered by an institution contributor agreement.",
+			NoAgreement:   "No contributor agreement is on file for the author.",
+		}},
+		CatalogProjectsAnnotation: "openedx.org/add-to-projects",
 		Projects: ProjectSettings{Fields: ProjectFields{
 			DateOpened: "Date opened", DateClosed: "Date merged/closed", Owner: "Repo Owner / Owning Team"}},
 	}
@@ -92,6 +118,22 @@ func (r *Rules) Validate() error {
 	r.blendedRE = re
 	if r.Status.Context == "" {
 		return &SettingError{Key: "status.context", Err: errEmpty}
+	}
+	d := r.Status.Descriptions
+	for _, desc := range []struct{ key, value string }{
+		{"bot", d.Bot}, {"private_exempt", d.PrivateExempt}, {"internal", d.Internal}, {"refused", d.Refused},
+		{"individual", d.Individual}, {"institution", d.Institution}, {"no_agreement", d.NoAgreement},
+	} {
+		key := "status.descriptions." + desc.key
+		if desc.value == "" {
+			return &SettingError{Key: key, Err: errEmpty}
+		}
+		if n := len([]rune(desc.value)); n > maxStatusDescription {
+			return &SettingError{Key: key, Err: fmt.Errorf("is %d characters long; GitHub keeps at most %d", n, maxStatusDescription)}
+		}
+	}
+	if r.CatalogProjectsAnnotation == "" {
+		return &SettingError{Key: "catalog_projects_annotation", Err: errEmpty}
 	}
 	for _, p := range []struct {
 		key, value string
