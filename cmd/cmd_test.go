@@ -24,6 +24,12 @@ func run(t *testing.T, dbURL string, args ...string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runWithKey(t, dbURL, key, args...)
+}
+
+// runWithKey is run for an app whose private key is key (a fake GitHub's).
+func runWithKey(t *testing.T, dbURL string, key []byte, args ...string) (string, error) {
+	t.Helper()
 	t.Setenv("OSPREY_DATABASE_URL", dbURL)
 	t.Setenv("OSPREY_CREDENTIALS_FILE", "")
 	t.Setenv("OSPREY_LOG_LEVEL", "warn")
@@ -35,7 +41,7 @@ func run(t *testing.T, dbURL string, args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
-	err = root.ExecuteContext(context.Background())
+	err := root.ExecuteContext(context.Background())
 	return out.String(), err
 }
 

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/osprey-bot/osprey/inbox"
+	"github.com/osprey-bot/osprey/ospr"
 )
 
 // Defaults for every setting, applied before config.yml and the environment.
@@ -31,12 +32,15 @@ const (
 	DefaultV4APIURL        = "https://api.github.com/graphql"
 	DefaultGitHubTimeout   = 30 * time.Second
 	DefaultCacheBytes      = 64 << 20
+	DefaultMissingFileTTL  = 5 * time.Minute
 	DefaultWorkers         = 50
 	DefaultMaxAttempts     = 10
 	DefaultHandlerTimeout  = time.Minute
 	DefaultRescueAfter     = 5 * time.Minute
 	DefaultRetention       = 30 * 24 * time.Hour
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultTriageWorkers   = 10
+	DefaultDataReload      = 5 * time.Minute
 )
 
 // Config is the server configuration: config.yml, then the credentials file
@@ -63,6 +67,7 @@ type Config struct {
 		PreviousWebhookSecrets []string      `yaml:"previous_webhook_secrets"`
 		Timeout                time.Duration `yaml:"timeout"`
 		CacheBytes             int64         `yaml:"cache_bytes"`
+		MissingFileTTL         time.Duration `yaml:"missing_file_ttl"`
 	} `yaml:"github"`
 
 	Deliveries struct {
@@ -76,6 +81,29 @@ type Config struct {
 	Setup struct {
 		Org string `yaml:"org"`
 	} `yaml:"setup"`
+
+	// APIToken is the bearer token of the operator endpoints
+	// (POST /api/rescan); empty turns them off.
+	APIToken string `yaml:"api_token"`
+
+	Triage TriageConfig `yaml:"triage"`
+}
+
+// TriageConfig is the server's side of the OSPR triage: whether it runs,
+// where its data comes from, and the default rules that each
+// organisation's and repository's osprey.yml apply over.
+type TriageConfig struct {
+	Enabled           bool          `yaml:"enabled"`
+	Workers           int           `yaml:"workers"`
+	AppLogin          string        `yaml:"app_login"`
+	PreviousBotLogins []string      `yaml:"previous_bot_logins"`
+	People            string        `yaml:"people"`
+	Institutions      string        `yaml:"institutions"`
+	DataReload        time.Duration `yaml:"data_reload"`
+	TemplatesDir      string        `yaml:"templates_dir"`
+	DriftRepair       time.Duration `yaml:"drift_repair"`
+	// Rules are the defaults of every setting osprey.yml can change.
+	Rules ospr.Rules `yaml:"rules"`
 }
 
 // Binding ties a setting to its YAML key and environment variable. Secret
@@ -97,7 +125,7 @@ func (b Binding) Key() string { return b.key }
 // It is the single source for loading, for `osprey config` output and for the
 // test that keeps config.yml and docs/configuration.md complete.
 func (c *Config) Bindings() []Binding {
-	g := &c.GitHub
+	g, t := &c.GitHub, &c.Triage
 	return []Binding{
 		{env: "OSPREY_ADDRESS", key: "address", target: &c.Address},
 		{env: "OSPREY_PUBLIC_URL", key: "public_url", target: &c.PublicURL},
@@ -119,12 +147,23 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_PREVIOUS_WEBHOOK_SECRETS", key: "github.previous_webhook_secrets", target: &g.PreviousWebhookSecrets, secret: true},
 		{env: "OSPREY_GITHUB_TIMEOUT", key: "github.timeout", target: &g.Timeout},
 		{env: "OSPREY_GITHUB_CACHE_BYTES", key: "github.cache_bytes", target: &g.CacheBytes},
+		{env: "OSPREY_GITHUB_MISSING_FILE_TTL", key: "github.missing_file_ttl", target: &g.MissingFileTTL},
 		{env: "OSPREY_DELIVERY_WORKERS", key: "deliveries.workers", target: &c.Deliveries.Workers},
 		{env: "OSPREY_DELIVERY_MAX_ATTEMPTS", key: "deliveries.max_attempts", target: &c.Deliveries.MaxAttempts},
 		{env: "OSPREY_HANDLER_TIMEOUT", key: "deliveries.handler_timeout", target: &c.Deliveries.HandlerTimeout},
 		{env: "OSPREY_RESCUE_AFTER", key: "deliveries.rescue_after", target: &c.Deliveries.RescueAfter},
 		{env: "OSPREY_DELIVERY_RETENTION", key: "deliveries.retention", target: &c.Deliveries.Retention},
 		{env: "OSPREY_SETUP_ORG", key: "setup.org", target: &c.Setup.Org},
+		{env: "OSPREY_API_TOKEN", key: "api_token", target: &c.APIToken, secret: true},
+		{env: "OSPREY_TRIAGE_ENABLED", key: "triage.enabled", target: &t.Enabled},
+		{env: "OSPREY_TRIAGE_WORKERS", key: "triage.workers", target: &t.Workers},
+		{env: "OSPREY_TRIAGE_APP_LOGIN", key: "triage.app_login", target: &t.AppLogin},
+		{env: "OSPREY_TRIAGE_PREVIOUS_BOT_LOGINS", key: "triage.previous_bot_logins", target: &t.PreviousBotLogins},
+		{env: "OSPREY_TRIAGE_PEOPLE", key: "triage.people", target: &t.People},
+		{env: "OSPREY_TRIAGE_INSTITUTIONS", key: "triage.institutions", target: &t.Institutions},
+		{env: "OSPREY_TRIAGE_DATA_RELOAD", key: "triage.data_reload", target: &t.DataReload},
+		{env: "OSPREY_TRIAGE_TEMPLATES_DIR", key: "triage.templates_dir", target: &t.TemplatesDir},
+		{env: "OSPREY_TRIAGE_DRIFT_REPAIR", key: "triage.drift_repair", target: &t.DriftRepair},
 	}
 }
 
@@ -143,11 +182,15 @@ func DefaultConfig() Config {
 	c.GitHub.V4APIURL = DefaultV4APIURL
 	c.GitHub.Timeout = DefaultGitHubTimeout
 	c.GitHub.CacheBytes = DefaultCacheBytes
+	c.GitHub.MissingFileTTL = DefaultMissingFileTTL
 	c.Deliveries.Workers = DefaultWorkers
 	c.Deliveries.MaxAttempts = DefaultMaxAttempts
 	c.Deliveries.HandlerTimeout = DefaultHandlerTimeout
 	c.Deliveries.RescueAfter = DefaultRescueAfter
 	c.Deliveries.Retention = DefaultRetention
+	c.Triage.Workers = DefaultTriageWorkers
+	c.Triage.DataReload = DefaultDataReload
+	c.Triage.Rules = ospr.DefaultRules()
 	return c
 }
 
@@ -253,6 +296,12 @@ func setFromString(target any, value, separator string) error {
 	switch t := target.(type) {
 	case *string:
 		*t = value
+	case *bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(value))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", value)
+		}
+		*t = b
 	case *int:
 		n, err := strconv.Atoi(strings.TrimSpace(value))
 		if err != nil {
@@ -336,6 +385,9 @@ func (c *Config) Validate() error {
 	if c.GitHub.CacheBytes < 1<<20 {
 		bad("github.cache_bytes", "OSPREY_GITHUB_CACHE_BYTES", "must be at least 1048576 (1 MiB), not %d", c.GitHub.CacheBytes)
 	}
+	if c.GitHub.MissingFileTTL < 0 {
+		bad("github.missing_file_ttl", "OSPREY_GITHUB_MISSING_FILE_TTL", "must be 0 (always ask) or positive")
+	}
 	if c.Deliveries.Workers < 1 {
 		bad("deliveries.workers", "OSPREY_DELIVERY_WORKERS", "must be at least 1")
 	}
@@ -354,6 +406,27 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "OSPREY_SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	t := &c.Triage
+	if t.Workers < 1 {
+		bad("triage.workers", "OSPREY_TRIAGE_WORKERS", "must be at least 1")
+	}
+	if t.DataReload < time.Second {
+		bad("triage.data_reload", "OSPREY_TRIAGE_DATA_RELOAD", "must be at least 1s, not %s", t.DataReload)
+	}
+	if t.DriftRepair < 0 || (t.DriftRepair > 0 && t.DriftRepair < time.Minute) {
+		bad("triage.drift_repair", "OSPREY_TRIAGE_DRIFT_REPAIR", "must be 0 (off) or at least 1m, not %s", t.DriftRepair)
+	}
+	if t.Enabled && (t.People == "") != (t.Institutions == "") {
+		bad("triage.people", "OSPREY_TRIAGE_PEOPLE", "and triage.institutions (OSPREY_TRIAGE_INSTITUTIONS) must be set together")
+	}
+	if err := t.Rules.Validate(); err != nil {
+		var se *ospr.SettingError
+		key := "triage.rules"
+		if errors.As(err, &se) {
+			key += "." + se.Key
+		}
+		bad(key, "config.yml only", "%v", err)
 	}
 	app := c.GitHub.App
 	if !c.SetupMode() {

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/osprey-bot/osprey/ospr"
+)
+
+// triage is the OSPR triage's wiring, built when triage.enabled is set: the
+// follow-up that queues reconciles, the service that runs them, and the
+// contributor data kept fresh.
+type triage struct {
+	service  *ospr.Service
+	enqueuer *ospr.Enqueuer
+	identity *ospr.AppIdentity
+	loader   *ospr.DirectoryLoader
+	reload   time.Duration
+	logger   zerolog.Logger
+}
+
+func newTriage(cfg TriageConfig, clients githubapp.ClientCreator, pool *pgxpool.Pool, inserter func() ospr.Inserter, logger zerolog.Logger) (*triage, error) {
+	var dir *os.Root
+	templates, err := func() (*ospr.Templates, error) {
+		if cfg.TemplatesDir == "" {
+			return ospr.LoadTemplates(nil)
+		}
+		var err error
+		if dir, err = os.OpenRoot(cfg.TemplatesDir); err != nil {
+			return nil, err
+		}
+		defer dir.Close()
+		return ospr.LoadTemplates(dir.FS())
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("triage.templates_dir (OSPREY_TRIAGE_TEMPLATES_DIR): %w", err)
+	}
+	logger = logger.With().Str("component", "triage").Logger()
+	t := &triage{identity: ospr.NewAppIdentity(clients, cfg.AppLogin), reload: cfg.DataReload, logger: logger}
+	t.enqueuer = &ospr.Enqueuer{Inserter: inserter, Identity: t.identity}
+	t.loader = ospr.NewDirectoryLoader(ospr.DataSource(cfg.People), ospr.DataSource(cfg.Institutions), nil,
+		ospr.RepoFileReaderFor(clients), logger)
+	t.service = &ospr.Service{Clients: clients, DB: pool, Reconciler: &ospr.Reconciler{
+		Defaults:          cfg.Rules,
+		Directory:         t.directory,
+		Templates:         templates,
+		BotLogins:         t.identity.Logins,
+		PreviousBotLogins: cfg.PreviousBotLogins,
+		Projects:          ospr.NewGraphQLProjects(ospr.InstallationV4ClientFor(clients)),
+		Replica:           ospr.StoreReplica{DB: pool},
+	}}
+	if cfg.People == "" {
+		logger.Warn().Msg("No contributor data configured (triage.people, triage.institutions): every outside author counts as having no agreement")
+	}
+	return t, nil
+}
+
+// start loads the contributor data and the app's identity, then keeps the
+// data fresh until ctx ends. Failures are logged (loudly, by the loader)
+// and tried again at the next reload.
+func (t *triage) start(ctx context.Context) {
+	if err := t.prepare(ctx); err != nil {
+		t.logger.Warn().Err(err).Msg("The triage is not ready yet; reconciles wait and are retried until it is")
+	}
+	go func() {
+		tick := time.NewTicker(t.reload)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := t.identity.Login(ctx); err != nil {
+					t.logger.Warn().Err(err).Msg("Could not read the app's login")
+				}
+				if t.loaderConfigured() {
+					_ = t.loader.Reload(ctx)
+				}
+			}
+		}
+	}()
+}
+
+// prepare reads the app's login and loads the contributor data, and says
+// what failed.
+func (t *triage) prepare(ctx context.Context) error {
+	var errs []error
+	if _, err := t.identity.Login(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if t.loaderConfigured() {
+		if err := t.loader.Reload(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("loading the contributor data: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// directory is the contributor data for the reconciler: with no data
+// configured, an empty directory; with data configured, nothing until it
+// has loaded.
+func (t *triage) directory() *ospr.Directory {
+	if !t.loaderConfigured() {
+		return t.loader.Directory()
+	}
+	return t.loader.Loaded()
+}
+
+func (t *triage) loaderConfigured() bool { return t.loader != nil && t.loader.Configured() }
