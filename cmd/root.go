@@ -47,6 +47,8 @@ func newRoot(b Build) *cobra.Command {
 		newServeCmd(b, load),
 		newMigrateCmd(load),
 		newReplayCmd(b, load),
+		newConfigCmd(b, load),
+		newRescanCmd(b, load),
 		newVersionCmd(b),
 	)
 	return root

@@ -24,6 +24,7 @@ import (
 	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/handlers"
 	"github.com/osprey-bot/osprey/inbox"
+	"github.com/osprey-bot/osprey/ospr"
 	"github.com/osprey-bot/osprey/store"
 )
 
@@ -62,6 +63,7 @@ type Server struct {
 	processor  *inbox.Processor
 	scheduler  *inbox.Scheduler
 	handler    http.Handler
+	triage     *triage // nil unless triage.enabled
 }
 
 // New builds the server. In setup mode (no app configured) it needs no
@@ -96,11 +98,12 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	}
 
 	clients, err := ghclient.NewCreator(cfg.GitHub.Config, ghclient.Options{
-		UserAgent:  "osprey/" + opts.Version,
-		Timeout:    cfg.GitHub.Timeout,
-		CacheBytes: cfg.GitHub.CacheBytes,
-		Transport:  opts.GitHubTransport,
-		Metrics:    ghclient.NewMetrics(registry),
+		UserAgent:      "osprey/" + opts.Version,
+		Timeout:        cfg.GitHub.Timeout,
+		CacheBytes:     cfg.GitHub.CacheBytes,
+		Transport:      opts.GitHubTransport,
+		Metrics:        ghclient.NewMetrics(registry),
+		MissingFileTTL: cfg.GitHub.MissingFileTTL,
 	})
 	if err != nil {
 		pool.Close()
@@ -112,19 +115,36 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	if buildHandlers == nil {
 		buildHandlers = handlers.All
 	}
-	eventHandlers := buildHandlers(handlers.Base{DB: pool, Clients: clients, Now: opts.Now,
-		Recent: store.NewRecentWrites(recentWritesMax)})
+	base := handlers.Base{DB: pool, Clients: clients, Now: opts.Now, Recent: store.NewRecentWrites(recentWritesMax)}
+	if cfg.Triage.Enabled {
+		if s.triage, err = newTriage(cfg.Triage, clients, pool, s.inserter, logger); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		base.FollowUps = s.triage.enqueuer
+	}
+	eventHandlers := buildHandlers(base)
 	s.processor = inbox.NewProcessor(pool, eventHandlers, cfg.Deliveries.HandlerTimeout, logger, inboxMetrics)
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, inbox.NewProcessDeliveryWorker(s.processor))
 	river.AddWorker(workers, inbox.NewMaintenanceWorker(pool, cfg.Deliveries.Retention, logger))
+	queues := map[string]river.QueueConfig{
+		inbox.QueueWebhooks:    {MaxWorkers: cfg.Deliveries.Workers},
+		inbox.QueueMaintenance: {MaxWorkers: 1},
+	}
+	if s.triage != nil {
+		river.AddWorker(workers, &ospr.ReconcileWorker{Service: s.triage.service, Logger: s.triage.logger})
+		queues[ospr.QueueTriage] = river.QueueConfig{MaxWorkers: cfg.Triage.Workers}
+	}
+	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob()}
+	if s.triage != nil && cfg.Triage.DriftRepair > 0 {
+		river.AddWorker(workers, &ospr.DriftRepairWorker{Service: s.triage.service, Logger: s.triage.logger})
+		periodicJobs = append(periodicJobs, ospr.DriftRepairPeriodicJob(cfg.Triage.DriftRepair))
+	}
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues: map[string]river.QueueConfig{
-			inbox.QueueWebhooks:    {MaxWorkers: cfg.Deliveries.Workers},
-			inbox.QueueMaintenance: {MaxWorkers: 1},
-		},
-		PeriodicJobs:         []*river.PeriodicJob{inbox.MaintenancePeriodicJob()},
+		Queues:               queues,
+		PeriodicJobs:         periodicJobs,
 		FetchCooldown:        fetchCooldown,
 		Workers:              workers,
 		MaxAttempts:          cfg.Deliveries.MaxAttempts,
@@ -148,6 +168,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 
 	mux.Handle("POST "+githubapp.DefaultWebhookRoute, inbox.NewIntake(cfg.WebhookSecrets(), s.scheduler, inboxMetrics))
 	mux.HandleFunc("GET /api/ready", s.ready)
+	mux.HandleFunc("POST /api/rescan", s.rescan)
 	return s, nil
 }
 
@@ -171,7 +192,44 @@ func (s *Server) StartWorkers(ctx context.Context) error {
 	if err := s.river.Start(ctx); err != nil {
 		return fmt.Errorf("starting River workers: %w", err)
 	}
+	if s.triage != nil {
+		s.triage.start(ctx)
+	}
 	return nil
+}
+
+// inserter is River's client for the triage's follow-ups: it exists only
+// once New has built it, after the handlers.
+func (s *Server) inserter() ospr.Inserter {
+	if s.river == nil {
+		return nil
+	}
+	return s.river
+}
+
+// TriageService is the triage service as it is, without loading anything
+// first (nil unless triage.enabled).
+func (s *Server) TriageService() *ospr.Service {
+	if s.triage == nil {
+		return nil
+	}
+	return s.triage.service
+}
+
+// ErrTriageOff is the answer of Triage when triage.enabled is not set.
+var ErrTriageOff = errors.New("the triage is not enabled (triage.enabled, OSPREY_TRIAGE_ENABLED)")
+
+// Triage is the triage service, ready for a one-off use outside the
+// workers (`osprey rescan`, `osprey config check`): the app's login and the
+// contributor data are loaded first, and an error says which could not be.
+func (s *Server) Triage(ctx context.Context) (*ospr.Service, error) {
+	if s.triage == nil {
+		return nil, ErrTriageOff
+	}
+	if err := s.triage.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return s.triage.service, nil
 }
 
 // StopWorkers lets running jobs finish within ctx's deadline, then cancels

@@ -1,0 +1,297 @@
+package ospr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"github.com/osprey-bot/osprey/ghclient"
+	"github.com/osprey-bot/osprey/inbox"
+	"github.com/osprey-bot/osprey/internal/fakegithub"
+	"github.com/osprey-bot/osprey/internal/testdb"
+)
+
+// installationsFront stands before the fake GitHub and answers what it does
+// not: the app's list of installations (GET /app/installations, with the
+// app's JWT), and each installation's own list of repositories (GET
+// /installation/repositories, told apart by the token the fake issued to
+// it). Everything else goes to the fake.
+type installationsFront struct {
+	base          http.RoundTripper
+	installations []any
+	repos         map[int64][]any
+
+	mu     sync.Mutex
+	tokens map[string]int64
+}
+
+func (f *installationsFront) RoundTrip(r *http.Request) (*http.Response, error) {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/app/installations":
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			return jsonResponse(r, http.StatusUnauthorized, map[string]string{"message": "A JSON web token could not be decoded"}), nil
+		}
+		return jsonResponse(r, http.StatusOK, f.installations), nil
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/access_tokens"):
+		return f.rememberToken(r)
+	case r.Method == http.MethodGet && r.URL.Path == "/installation/repositories":
+		_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		f.mu.Lock()
+		id, ok := f.tokens[token]
+		f.mu.Unlock()
+		if !ok {
+			return jsonResponse(r, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"}), nil
+		}
+		return jsonResponse(r, http.StatusOK, map[string]any{"total_count": len(f.repos[id]), "repositories": f.repos[id]}), nil
+	}
+	return f.base.RoundTrip(r)
+}
+
+// rememberToken passes a token request to the fake and notes whose token
+// it answered.
+func (f *installationsFront) rememberToken(r *http.Request) (*http.Response, error) {
+	id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/app/installations/"), "/access_tokens"), 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	res, err := f.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var answer struct {
+		Token string `json:"token"`
+	}
+	if json.Unmarshal(data, &answer) == nil && answer.Token != "" {
+		f.mu.Lock()
+		f.tokens[answer.Token] = id
+		f.mu.Unlock()
+	}
+	res.Body = io.NopCloser(bytes.NewReader(data))
+	return res, nil
+}
+
+func jsonResponse(r *http.Request, status int, v any) *http.Response {
+	data, _ := json.Marshal(v)
+	return &http.Response{StatusCode: status, Status: strconv.Itoa(status) + " " + http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: io.NopCloser(bytes.NewReader(data)),
+		ContentLength: int64(len(data)), Request: r}
+}
+
+func installation(id int64, login string, suspended bool) any {
+	inst := map[string]any{"id": id, "account": map[string]any{"login": login, "type": "Organization"}}
+	if suspended {
+		inst["suspended_at"] = "2026-01-01T00:00:00Z"
+	}
+	return inst
+}
+
+func repository(owner, name string, archived bool) any {
+	return map[string]any{"name": name, "full_name": owner + "/" + name, "archived": archived, "owner": map[string]any{"login": owner}}
+}
+
+func openPulls(numbers ...int) []any {
+	var out []any
+	for _, n := range numbers {
+		out = append(out, map[string]any{"number": n, "state": "open", "created_at": day.Add(-time.Duration(n) * time.Hour).Format(time.RFC3339)})
+	}
+	return out
+}
+
+// The drift repair queues a reconcile of every open pull request of every
+// installation's repositories, archived repositories and suspended
+// installations left out; a repository that cannot be listed does not stop
+// the others; a second run queues nothing new.
+func TestDriftRepairQueuesEveryOpenPullRequest(t *testing.T) {
+	fake, cfg, err := fakegithub.NewApp(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	front := &installationsFront{base: http.DefaultTransport, tokens: map[string]int64{},
+		installations: []any{installation(7, "openedx", false), installation(8, "acme", false), installation(9, "sleepy", true)},
+		repos: map[int64][]any{
+			7: {repository("openedx", "widgets", false), repository("openedx", "attic", true)},
+			8: {repository("acme", "gizmo", false), repository("acme", "quiet", false), repository("acme", "broken", false)},
+			9: {repository("sleepy", "bed", false)},
+		}}
+	fake.SetList("/repos/openedx/widgets/pulls", openPulls(7, 5))
+	fake.SetList("/repos/openedx/attic/pulls", openPulls(1))
+	fake.SetList("/repos/acme/gizmo/pulls", openPulls(2))
+	fake.SetList("/repos/acme/quiet/pulls", nil)
+	fake.SetList("/repos/sleepy/bed/pulls", openPulls(99))
+	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
+		Transport: front, Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := testdb.New(t)
+	var logs syncBuffer
+	ctx := context.Background()
+	client := startRiver(ctx, t, db, &DriftRepairWorker{Service: &Service{Clients: creator, DB: db}, Logger: zerolog.New(&logs)})
+
+	// The drift repair meets acme/broken, whose pull requests cannot be
+	// listed, and queues the others all the same. (One attempt, so that
+	// the test sees it fail rather than wait for its retry.)
+	state, errs := runDriftRepair(ctx, t, client, db)
+	if state != "discarded" || len(errs) != 1 || !strings.HasPrefix(errs[0], "acme/broken: listing the pull requests: GET ") ||
+		!strings.Contains(errs[0], "404 Not Found") {
+		t.Errorf("drift repair: %s, errors %q; want discarded for acme/broken", state, errs)
+	}
+	want := []ReconcilePRArgs{
+		{InstallationID: 7, Owner: "openedx", Repo: "widgets", Number: 7},
+		{InstallationID: 7, Owner: "openedx", Repo: "widgets", Number: 5},
+		{InstallationID: 8, Owner: "acme", Repo: "gizmo", Number: 2},
+	}
+	if got := queuedReconciles(ctx, t, db); !slices.Equal(got, want) {
+		t.Errorf("queued %+v\nwant %+v", got, want)
+	}
+	if !strings.Contains(logs.String(), `"installations":2,"repositories":4,"pull_requests_queued":3`) {
+		t.Errorf("no summary in the logs:\n%s", logs.String())
+	}
+
+	// The next run, acme/broken mended, finds the others queued already:
+	// uniqueness folds them, and only the new one is added.
+	fake.SetList("/repos/acme/broken/pulls", openPulls(4))
+	if state, errs := runDriftRepair(ctx, t, client, db); state != "completed" || len(errs) != 0 {
+		t.Errorf("second drift repair: %s, errors %q", state, errs)
+	}
+	want = append(want, ReconcilePRArgs{InstallationID: 8, Owner: "acme", Repo: "broken", Number: 4})
+	if got := queuedReconciles(ctx, t, db); !slices.Equal(got, want) {
+		t.Errorf("after a second run: %+v\nwant %+v", got, want)
+	}
+}
+
+// startRiver runs River with the drift repair's queue, as the server does;
+// the triage's queue does not run, so queued reconciles stay queued.
+func startRiver(ctx context.Context, t *testing.T, db *pgxpool.Pool, drift *DriftRepairWorker) *river.Client[pgx.Tx] {
+	t.Helper()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &ReconcileWorker{Service: drift.Service})
+	river.AddWorker(workers, drift)
+	client, err := river.NewClient(riverpgxv5.New(db), &river.Config{
+		Queues:            map[string]river.QueueConfig{inbox.QueueMaintenance: {MaxWorkers: 1}},
+		Workers:           workers,
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(stopCtx)
+	})
+	return client
+}
+
+// runDriftRepair queues one drift repair of a single attempt, waits for it
+// to end, and returns its final state and errors.
+func runDriftRepair(ctx context.Context, t *testing.T, client *river.Client[pgx.Tx], db *pgxpool.Pool) (string, []string) {
+	t.Helper()
+	res, err := client.Insert(ctx, DriftRepairArgs{}, &river.InsertOpts{MaxAttempts: 1})
+	if err != nil || res.UniqueSkippedAsDuplicate {
+		t.Fatalf("queueing the drift repair: %v, %+v", err, res)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var state string
+		var errs []rivertype.AttemptError
+		if err := db.QueryRow(ctx, `SELECT state::text, coalesce(errors, '{}') FROM river_job WHERE id = $1`, res.Job.ID).Scan(&state, &errs); err != nil {
+			t.Fatal(err)
+		}
+		if state == "completed" || state == "discarded" {
+			var messages []string
+			for _, e := range errs {
+				messages = append(messages, e.Error)
+			}
+			return state, messages
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the drift repair did not finish within 20s")
+	return "", nil
+}
+
+// syncBuffer collects log lines written from River's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// queuedReconciles reads the jobs other than drift repairs in the order
+// they were queued: all must be reconciles waiting in the triage's queue.
+func queuedReconciles(ctx context.Context, t *testing.T, db *pgxpool.Pool) []ReconcilePRArgs {
+	t.Helper()
+	rows, err := db.Query(ctx, `SELECT kind, queue, state::text, args FROM river_job WHERE kind <> 'triage_drift_repair' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []ReconcilePRArgs
+	for rows.Next() {
+		var kind, queue, state string
+		var raw []byte
+		if err := rows.Scan(&kind, &queue, &state, &raw); err != nil {
+			t.Fatal(err)
+		}
+		var args ReconcilePRArgs
+		if err := json.Unmarshal(raw, &args); err != nil {
+			t.Fatal(err)
+		}
+		if kind != "reconcile_pr" || queue != QueueTriage || state != "available" {
+			t.Errorf("job %+v: kind %s, queue %s, state %s", args, kind, queue, state)
+		}
+		out = append(out, args)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDriftRepairJob(t *testing.T) {
+	args := DriftRepairArgs{}
+	if opts := args.InsertOpts(); args.Kind() != "triage_drift_repair" || opts.Queue != inbox.QueueMaintenance || !opts.UniqueOpts.ByArgs {
+		t.Errorf("kind %q, options %+v", args.Kind(), opts)
+	}
+	if DriftRepairPeriodicJob(time.Hour) == nil {
+		t.Fatal("no periodic job")
+	}
+}
