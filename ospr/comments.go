@@ -3,6 +3,7 @@ package ospr
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -59,7 +60,10 @@ type Templates struct {
 }
 
 // LoadTemplates parses the comment templates from dir (an operator's own),
-// each file missing there taken from osprey's; dir "" means osprey's only.
+// each file missing there taken from osprey's; dir nil means osprey's only.
+// A template that cannot be read, does not parse, or does not render its
+// marker line is an error: without the marker osprey could not find its
+// own comment again and would post a new one at every reconcile.
 func LoadTemplates(dir fs.FS) (*Templates, error) {
 	t := &Templates{byKind: map[CommentKind]*template.Template{}}
 	for kind, name := range templateFiles {
@@ -68,8 +72,12 @@ func LoadTemplates(dir fs.FS) (*Templates, error) {
 			return nil, err
 		}
 		if dir != nil {
-			if own, err := fs.ReadFile(dir, name); err == nil {
+			own, err := fs.ReadFile(dir, name)
+			switch {
+			case err == nil:
 				src = own
+			case !errors.Is(err, fs.ErrNotExist):
+				return nil, fmt.Errorf("comment template %s: %w", name, err)
 			}
 		}
 		tmpl, err := template.New(name).Option("missingkey=error").Parse(string(src))
@@ -77,6 +85,17 @@ func LoadTemplates(dir fs.FS) (*Templates, error) {
 			return nil, fmt.Errorf("comment template %s: %w", name, err)
 		}
 		t.byKind[kind] = tmpl
+	}
+	for kind, name := range templateFiles {
+		for _, data := range []CommentData{{Author: "someone", Repo: "org/repo"}, {Author: "someone", Repo: "org/repo", NoAgreement: true, Draft: true, FirstTimer: true, Merged: true}} {
+			body, err := t.Render(kind, data)
+			if err != nil {
+				return nil, fmt.Errorf("comment template %s: %w", name, err)
+			}
+			if got, ok := FirstCommentKind(body); !ok || got != kind {
+				return nil, fmt.Errorf("comment template %s: it must write the line %s on its own, so that osprey finds its comment again", name, Marker(string(kind)))
+			}
+		}
 	}
 	return t, nil
 }

@@ -153,6 +153,9 @@ func Describe(rules Rules, sources map[string]string) (string, error) {
 			}
 			return
 		}
+		if n.Kind == yaml.SequenceNode {
+			n.Style = yaml.FlowStyle // one line per setting, lists included
+		}
 		value, err := yaml.Marshal(n)
 		if err != nil {
 			value = []byte("?")

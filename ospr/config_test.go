@@ -111,3 +111,18 @@ func TestDescriptionsAndAnnotationAreSettings(t *testing.T) {
 		t.Errorf("the other descriptions were not kept: %+v", rules.Status.Descriptions)
 	}
 }
+
+func TestDescribeWritesOneLinePerSetting(t *testing.T) {
+	rules, sources, err := Effective(DefaultRules(), "server", Layer{Name: "repo", YAML: []byte("labels:\n  obsolete_when_closed: [stale, waiting on author]\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := Describe(rules, sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "labels.obsolete_when_closed: [stale, waiting on author]    # repo\n") ||
+		!strings.Contains(text, "bot_logins: []    # server\n") {
+		t.Errorf("describe:\n%s", text)
+	}
+}

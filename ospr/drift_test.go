@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,77 +23,6 @@ import (
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
 )
-
-// installationsFront stands before the fake GitHub and answers what it does
-// not: the app's list of installations (GET /app/installations, with the
-// app's JWT), and each installation's own list of repositories (GET
-// /installation/repositories, told apart by the token the fake issued to
-// it). Everything else goes to the fake.
-type installationsFront struct {
-	base          http.RoundTripper
-	installations []any
-	repos         map[int64][]any
-
-	mu     sync.Mutex
-	tokens map[string]int64
-}
-
-func (f *installationsFront) RoundTrip(r *http.Request) (*http.Response, error) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/app/installations":
-		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-			return jsonResponse(r, http.StatusUnauthorized, map[string]string{"message": "A JSON web token could not be decoded"}), nil
-		}
-		return jsonResponse(r, http.StatusOK, f.installations), nil
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/access_tokens"):
-		return f.rememberToken(r)
-	case r.Method == http.MethodGet && r.URL.Path == "/installation/repositories":
-		_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		f.mu.Lock()
-		id, ok := f.tokens[token]
-		f.mu.Unlock()
-		if !ok {
-			return jsonResponse(r, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"}), nil
-		}
-		return jsonResponse(r, http.StatusOK, map[string]any{"total_count": len(f.repos[id]), "repositories": f.repos[id]}), nil
-	}
-	return f.base.RoundTrip(r)
-}
-
-// rememberToken passes a token request to the fake and notes whose token
-// it answered.
-func (f *installationsFront) rememberToken(r *http.Request) (*http.Response, error) {
-	id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/app/installations/"), "/access_tokens"), 10, 64)
-	if err != nil {
-		return nil, err
-	}
-	res, err := f.base.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	var answer struct {
-		Token string `json:"token"`
-	}
-	if json.Unmarshal(data, &answer) == nil && answer.Token != "" {
-		f.mu.Lock()
-		f.tokens[answer.Token] = id
-		f.mu.Unlock()
-	}
-	res.Body = io.NopCloser(bytes.NewReader(data))
-	return res, nil
-}
-
-func jsonResponse(r *http.Request, status int, v any) *http.Response {
-	data, _ := json.Marshal(v)
-	return &http.Response{StatusCode: status, Status: strconv.Itoa(status) + " " + http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: io.NopCloser(bytes.NewReader(data)),
-		ContentLength: int64(len(data)), Request: r}
-}
 
 func installation(id int64, login string, suspended bool) any {
 	inst := map[string]any{"id": id, "account": map[string]any{"login": login, "type": "Organization"}}
@@ -128,20 +54,17 @@ func TestDriftRepairQueuesEveryOpenPullRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	front := &installationsFront{base: http.DefaultTransport, tokens: map[string]int64{},
-		installations: []any{installation(7, "openedx", false), installation(8, "acme", false), installation(9, "sleepy", true)},
-		repos: map[int64][]any{
-			7: {repository("openedx", "widgets", false), repository("openedx", "attic", true)},
-			8: {repository("acme", "gizmo", false), repository("acme", "quiet", false), repository("acme", "broken", false)},
-			9: {repository("sleepy", "bed", false)},
-		}}
+	fake.SetInstallations([]any{installation(7, "openedx", false), installation(8, "acme", false), installation(9, "sleepy", true)})
+	fake.SetInstallationRepositories(7, []any{repository("openedx", "widgets", false), repository("openedx", "attic", true)})
+	fake.SetInstallationRepositories(8, []any{repository("acme", "gizmo", false), repository("acme", "quiet", false), repository("acme", "broken", false)})
+	fake.SetInstallationRepositories(9, []any{repository("sleepy", "bed", false)})
 	fake.SetList("/repos/openedx/widgets/pulls", openPulls(7, 5))
 	fake.SetList("/repos/openedx/attic/pulls", openPulls(1))
 	fake.SetList("/repos/acme/gizmo/pulls", openPulls(2))
 	fake.SetList("/repos/acme/quiet/pulls", nil)
 	fake.SetList("/repos/sleepy/bed/pulls", openPulls(99))
 	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Transport: front, Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
+		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
 	if err != nil {
 		t.Fatal(err)
 	}

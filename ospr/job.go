@@ -20,7 +20,7 @@ import (
 const QueueTriage = "triage"
 
 // reconcileMaxAttempts bounds the retries of one reconcile (River's backoff
-// spreads 12 attempts over about a day).
+// spreads 12 attempts over about half a day).
 const reconcileMaxAttempts = 12
 
 // busySnooze is how long a reconcile waits when another reconcile of the

@@ -115,6 +115,9 @@ func (r *Rules) Validate() error {
 	if err != nil {
 		return &SettingError{Key: "blended_pattern", Err: err}
 	}
+	if r.BlendedPattern == "" {
+		re = matchNothing // "" turns blended detection off; compiled, it would match every title
+	}
 	r.blendedRE = re
 	if r.Status.Context == "" {
 		return &SettingError{Key: "status.context", Err: errEmpty}
@@ -152,6 +155,9 @@ func (r *Rules) Validate() error {
 	return nil
 }
 
+// matchNothing is the pattern of an empty BlendedPattern.
+var matchNothing = regexp.MustCompile(`$.^`)
+
 // blended is the compiled BlendedPattern: compiled by Validate, or here for
 // rules that skipped it (a pattern that does not compile matches nothing).
 func (r Rules) blended() *regexp.Regexp {
@@ -160,7 +166,7 @@ func (r Rules) blended() *regexp.Regexp {
 	}
 	re, err := regexp.Compile(r.BlendedPattern)
 	if err != nil || r.BlendedPattern == "" {
-		return regexp.MustCompile(`$.^`)
+		return matchNothing
 	}
 	return re
 }

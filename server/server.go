@@ -138,9 +138,13 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		queues[ospr.QueueTriage] = river.QueueConfig{MaxWorkers: cfg.Triage.Workers}
 	}
 	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob()}
-	if s.triage != nil && cfg.Triage.DriftRepair > 0 {
+	if s.triage != nil {
+		// The worker is there even with the repair off, so that a repair
+		// queued before it was turned off still runs rather than fail.
 		river.AddWorker(workers, &ospr.DriftRepairWorker{Service: s.triage.service, Logger: s.triage.logger})
-		periodicJobs = append(periodicJobs, ospr.DriftRepairPeriodicJob(cfg.Triage.DriftRepair))
+		if cfg.Triage.DriftRepair > 0 {
+			periodicJobs = append(periodicJobs, ospr.DriftRepairPeriodicJob(cfg.Triage.DriftRepair))
+		}
 	}
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:               queues,

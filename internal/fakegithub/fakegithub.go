@@ -112,6 +112,21 @@ func (s *Server) SetList(path string, items []any) {
 	s.lists[path] = items
 }
 
+// SetInstallations makes GET /app/installations (with the app's JWT)
+// answer installations, paginated.
+func (s *Server) SetInstallations(installations []any) { s.SetList("/app/installations", installations) }
+
+// SetInstallationRepositories makes GET /installation/repositories answer
+// repos to installation id's tokens (other installations get the list set
+// with SetList, if any), paginated and wrapped as GitHub wraps it.
+func (s *Server) SetInstallationRepositories(id int64, repos []any) {
+	s.SetList(installationList("installation:"+strconv.FormatInt(id, 10), "/installation/repositories"), repos)
+}
+
+// installationList is where the list at path is kept for the installation
+// whose rate-limit bucket is bucket.
+func installationList(bucket, path string) string { return bucket + " " + path }
+
 // AddManifestCode makes POST /app-manifests/{code}/conversions answer app once.
 func (s *Server) AddManifestCode(code string, app ManifestApp) {
 	s.mu.Lock()
@@ -171,7 +186,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.ownerInstallation(w, path)
-	case r.Method == http.MethodGet && path == "/app":
+	case r.Method == http.MethodGet && (path == "/app" || path == "/app/installations"):
 		if !s.appAuthorized(w, r) {
 			return
 		}
@@ -202,6 +217,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, bucket string) {
 	s.mu.Lock()
 	obj, isResource := s.resources[r.URL.Path]
 	items, isList := s.lists[r.URL.Path]
+	if own, ok := s.lists[installationList(bucket, r.URL.Path)]; ok {
+		items, isList = own, true // the list of the installation asking
+	}
 	s.mu.Unlock()
 	if !isResource && !isList && strings.HasPrefix(r.URL.Path, "/repos/") && strings.HasSuffix(r.URL.Path, "/statuses") {
 		// Any commit has a list of statuses, empty until one is set.
