@@ -114,7 +114,9 @@ func (s *Server) SetList(path string, items []any) {
 
 // SetInstallations makes GET /app/installations (with the app's JWT)
 // answer installations, paginated.
-func (s *Server) SetInstallations(installations []any) { s.SetList("/app/installations", installations) }
+func (s *Server) SetInstallations(installations []any) {
+	s.SetList("/app/installations", installations)
+}
 
 // SetInstallationRepositories makes GET /installation/repositories answer
 // repos to installation id's tokens (other installations get the list set
