@@ -429,9 +429,10 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 			return err
 		}
 		// The replica knows of the comment at once, so a fresh reconcile
-		// never takes it for a pull request without one.
+		// never takes it for a pull request without one. Should that
+		// fail, the job is retried, and a retry is never fresh.
 		if err := rc.Replica.RecordComment(ctx, pr, c); err != nil {
-			zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not replicate the comment osprey wrote")
+			return fmt.Errorf("comment %d written, but not put in the replica: %w", c.ID, err)
 		}
 		return nil
 	case EditComment:
