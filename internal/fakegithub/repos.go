@@ -19,7 +19,8 @@ import (
 
 // AddPullRequest makes the pull request pr (a JSON object as GitHub returns
 // it, with "number", "labels" and "head"."sha") readable at
-// /repos/OWNER/REPO/pulls/N, with an empty list of comments.
+// /repos/OWNER/REPO/pulls/N and first in /repos/OWNER/REPO/pulls, with an
+// empty list of comments.
 func (s *Server) AddPullRequest(owner, repo string, pr map[string]any) {
 	n := fmt.Sprint(pr["number"])
 	if _, ok := pr["labels"]; !ok {
@@ -28,6 +29,10 @@ func (s *Server) AddPullRequest(owner, repo string, pr map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resources[fmt.Sprintf("/repos/%s/%s/pulls/%s", owner, repo, n)] = pr
+	// The repository's list of pull requests, newest first (GitHub's
+	// default order); a test's SetList afterwards replaces it.
+	list := fmt.Sprintf("/repos/%s/%s/pulls", owner, repo)
+	s.lists[list] = append([]any{pr}, s.lists[list]...)
 	key := fmt.Sprintf("/repos/%s/%s/issues/%s/comments", owner, repo, n)
 	if _, ok := s.lists[key]; !ok {
 		s.lists[key] = []any{}
