@@ -12,15 +12,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
-	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/inbox"
-	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
 )
 
@@ -49,11 +46,7 @@ func openPulls(numbers ...int) []any {
 // installations left out; a repository that cannot be listed does not stop
 // the others; a second run queues nothing new.
 func TestDriftRepairQueuesEveryOpenPullRequest(t *testing.T) {
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
+	fake, creator := newFakeGitHub(t, nil)
 	fake.SetInstallations([]any{installation(7, "openedx", false), installation(8, "acme", false), installation(9, "sleepy", true)})
 	fake.SetInstallationRepositories(7, []any{repository("openedx", "widgets", false), repository("openedx", "attic", true)})
 	fake.SetInstallationRepositories(8, []any{repository("acme", "gizmo", false), repository("acme", "quiet", false), repository("acme", "broken", false)})
@@ -63,11 +56,6 @@ func TestDriftRepairQueuesEveryOpenPullRequest(t *testing.T) {
 	fake.SetList("/repos/acme/gizmo/pulls", openPulls(2))
 	fake.SetList("/repos/acme/quiet/pulls", nil)
 	fake.SetList("/repos/sleepy/bed/pulls", openPulls(99))
-	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		t.Fatal(err)
-	}
 	db, _ := testdb.New(t)
 	var logs syncBuffer
 	ctx := context.Background()

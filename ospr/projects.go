@@ -102,22 +102,14 @@ func (c *installationIDs) lookup(ctx context.Context, owner string) (int64, erro
 	if ok {
 		return id, nil
 	}
-	app, err := c.creator.NewAppClient()
+	id, err := InstallationOn(ctx, c.creator, owner)
 	if err != nil {
-		return 0, fmt.Errorf("creating the app's client: %w", err)
-	}
-	inst, err := githubapp.NewInstallationsService(app).GetByOwner(ctx, owner)
-	var missing githubapp.InstallationNotFound
-	if errors.As(err, &missing) {
-		return 0, fmt.Errorf("owner %s: %w", owner, ErrNoInstallation)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("finding the installation of %s: %w", owner, err)
+		return 0, err
 	}
 	c.mu.Lock()
-	c.byOwner[key] = inst.ID
+	c.byOwner[key] = id
 	c.mu.Unlock()
-	return inst.ID, nil
+	return id, nil
 }
 
 // boardIDs are the node ids of a board and its fields.

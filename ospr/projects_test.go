@@ -7,13 +7,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shurcooL/githubv4"
 
-	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 )
 
@@ -48,16 +45,7 @@ type boardFixture struct {
 
 func newBoardFixture(t *testing.T) *boardFixture {
 	t.Helper()
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, creator := newFakeGitHub(t, nil)
 	fake.SetOrgInstallation("openedx", 11)
 	fake.SetOrgInstallation("acme", 12)
 	fake.AddProject(osprBoard.Owner, osprBoard.Number, osprFields...)

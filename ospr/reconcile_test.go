@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
 	"github.com/osprey-bot/osprey/store"
@@ -32,16 +30,7 @@ const installationID = 7
 
 func newScenario(t *testing.T, author string) *scenario {
 	t.Helper()
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry()), MissingFileTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, creator := newFakeGitHub(t, nil)
 	client, err := creator.NewInstallationClient(installationID)
 	if err != nil {
 		t.Fatal(err)

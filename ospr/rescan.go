@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 )
 
@@ -63,13 +62,6 @@ type PRReport struct {
 	Problems []string `json:"problems,omitempty"`
 	// Error is why the reconcile failed, or that it never had its turn.
 	Error string `json:"error,omitempty"`
-}
-
-// NotInstalledError says the app has no installation on an owner.
-type NotInstalledError struct{ Owner string }
-
-func (e *NotInstalledError) Error() string {
-	return fmt.Sprintf("the app is not installed on %s (neither an organisation nor a user of that name has installed it)", e.Owner)
 }
 
 // How hard a rescan tries a pull request whose lock another reconcile
@@ -183,7 +175,7 @@ func (s *Service) Rescan(ctx context.Context, req RescanRequest) (RescanReport, 
 	if !req.Since.IsZero() && !req.Until.IsZero() && !req.Since.Before(req.Until) {
 		return report, fmt.Errorf("since %s is not before until %s: the window is empty", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
 	}
-	installation, err := s.installationOn(ctx, owner)
+	installation, err := InstallationOn(ctx, s.Clients, owner)
 	if err != nil {
 		return report, err
 	}
@@ -203,23 +195,6 @@ func (s *Service) Rescan(ctx context.Context, req RescanRequest) (RescanReport, 
 		}
 	}
 	return report, nil
-}
-
-// installationOn finds the app's installation on owner.
-func (s *Service) installationOn(ctx context.Context, owner string) (int64, error) {
-	appClient, err := s.Clients.NewAppClient()
-	if err != nil {
-		return 0, fmt.Errorf("creating the app client: %w", err)
-	}
-	inst, err := githubapp.NewInstallationsService(appClient).GetByOwner(ctx, owner)
-	var missing githubapp.InstallationNotFound
-	if errors.As(err, &missing) {
-		return 0, &NotInstalledError{Owner: owner}
-	}
-	if err != nil {
-		return 0, fmt.Errorf("finding the app's installation on %s: %w", owner, err)
-	}
-	return inst.ID, nil
 }
 
 // repoName is a repository's owner and name, spelt as GitHub does.

@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
 	"github.com/osprey-bot/osprey/store"
@@ -42,17 +40,8 @@ type rescanWorld struct {
 
 func newRescanWorld(t *testing.T) *rescanWorld {
 	t.Helper()
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
 	seen := &requestLog{base: http.DefaultTransport}
-	creator, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Transport: seen, Metrics: ghclient.NewMetrics(prometheus.NewRegistry()), MissingFileTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, creator := newFakeGitHub(t, seen)
 	fake.SetOrgInstallation("openedx", installationID)
 	db, _ := testdb.New(t)
 	dir := testDirectory(t)
