@@ -18,27 +18,30 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/osprey-bot/osprey/bench/benchkit"
+	"github.com/osprey-bot/osprey/inbox"
 	"github.com/osprey-bot/osprey/internal/fakegithub"
+	"github.com/osprey-bot/osprey/ospr"
 	"github.com/osprey-bot/osprey/server"
+	"github.com/osprey-bot/osprey/store"
 )
 
 // step is one measured delivery and what it cost.
 type step struct {
-	Name         string `json:"name"`
-	Event        string `json:"event"`
-	RESTReads    int    `json:"rest_reads"`     // GETs answered in full (not 304)
-	RESTWrites   int    `json:"rest_writes"`    // POST, PATCH, DELETE
-	GraphQL      int    `json:"graphql"`        // GraphQL requests (never 304)
-	NotModified  int    `json:"not_modified"`   // 304s: free
-	AppRequests  int    `json:"app_requests"`   // app-level (tokens, installation look-ups): not the installation's limit
-	RateLimited  int    `json:"rate_limited"`   // RESTReads + RESTWrites + GraphQL
-	ReconcileJob int    `json:"reconcile_jobs"` // reconcile jobs the delivery caused
+	Name        string `json:"name"`
+	Event       string `json:"event"`
+	RESTReads   int    `json:"rest_reads"`   // GETs answered in full (not 304)
+	RESTWrites  int    `json:"rest_writes"`  // POST, PATCH, DELETE
+	GraphQL     int    `json:"graphql"`      // GraphQL requests (never 304)
+	NotModified int    `json:"not_modified"` // 304s: free
+	AppRequests int    `json:"app_requests"` // app-level (tokens, installation look-ups): not the installation's limit
+	RateLimited int    `json:"rate_limited"` // RESTReads + RESTWrites + GraphQL
 }
 
 func main() {
@@ -182,10 +185,6 @@ func (w *world) commentEvent(n int) []byte {
 func (w *world) measure(ctx context.Context, name, event string, body []byte) (step, error) {
 	w.sent++
 	before := len(w.fake.Requests())
-	jobsBefore, err := w.reconciles(ctx)
-	if err != nil {
-		return step{}, err
-	}
 	status, err := benchkit.Post(http.DefaultClient, w.srv.HookURL, event, fmt.Sprintf("bench-%d", w.sent), body, benchkit.Sign(body))
 	if err != nil || status != http.StatusOK {
 		return step{}, fmt.Errorf("delivery: status %d, %v", status, err)
@@ -193,11 +192,7 @@ func (w *world) measure(ctx context.Context, name, event string, body []byte) (s
 	if err := w.settle(ctx); err != nil {
 		return step{}, err
 	}
-	jobsAfter, err := w.reconciles(ctx)
-	if err != nil {
-		return step{}, err
-	}
-	s := step{Name: name, Event: event, ReconcileJob: jobsAfter - jobsBefore}
+	s := step{Name: name, Event: event}
 	for _, r := range w.fake.Requests()[before:] {
 		switch {
 		case strings.HasSuffix(r.Path, "/access_tokens") || strings.HasSuffix(r.Path, "/installation"):
@@ -216,23 +211,15 @@ func (w *world) measure(ctx context.Context, name, event string, body []byte) (s
 	return s, nil
 }
 
-func (w *world) reconciles(ctx context.Context) (int, error) {
-	var n int
-	err := w.db.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'reconcile_pr'`).Scan(&n)
-	return n, err
-}
-
 // settle waits until no delivery and no reconcile is left to run.
 func (w *world) settle(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		var pending int
-		err := w.db.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries WHERE status IN ('queued', 'retrying'))
-			+ (SELECT count(*) FROM river_job WHERE kind = 'reconcile_pr' AND state IN ('available', 'pending', 'running', 'scheduled', 'retryable'))`).Scan(&pending)
+		depths, err := store.QueueDepths(ctx, w.db)
 		if err != nil {
 			return err
 		}
-		if pending == 0 {
+		if !slices.ContainsFunc(depths, func(d store.QueueDepth) bool { return d.Queue == inbox.QueueWebhooks || d.Queue == ospr.QueueTriage }) {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
