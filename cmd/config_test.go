@@ -60,7 +60,7 @@ func TestConfigCheck(t *testing.T) {
 	// A broken layer is named, with its line.
 	fake.SetFile("openedx", "widgets", ".github/osprey.yml", []byte("labels:\n  ospr: [oops\n"))
 	out, err = runWithKey(t, dbURL, key, "--config", config, "config", "check", "openedx/widgets")
-	if err == nil || !strings.Contains(out, "openedx/widgets:.github/osprey.yml: yaml: line") {
+	if err == nil || !strings.Contains(out, "openedx/widgets:.github/osprey.yml: line 1: did not find expected") {
 		t.Errorf("broken layer: %v\n%s", err, out)
 	}
 	if _, err := runWithKey(t, dbURL, key, "config", "check", "not-a-repo"); err == nil || !strings.Contains(err.Error(), "is not OWNER/REPO") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -51,7 +52,7 @@ func Effective(base Rules, baseName string, layers ...Layer) (Rules, map[string]
 		if err := dec.Decode(&check); errors.Is(err, io.EOF) {
 			continue // only comments
 		} else if err != nil {
-			return Rules{}, nil, &LayerError{Layer: layer.Name, Err: err}
+			return Rules{}, nil, &LayerError{Layer: layer.Name, Err: plainYAMLError(err)}
 		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal(layer.YAML, &doc); err != nil {
@@ -78,6 +79,37 @@ func Effective(base Rules, baseName string, layers ...Layer) (Rules, map[string]
 		return Rules{}, nil, &LayerError{Layer: name, Err: err}
 	}
 	return rules, sources, nil
+}
+
+// Two of yaml.v3's complaints, reworded by plainYAMLError.
+var (
+	unknownField = regexp.MustCompile(`^(line \d+): field (\S+) not found in type \S+$`)
+	wrongType    = regexp.MustCompile(`^(line \d+): cannot unmarshal !!(\w+) (?:` + "`" + `[^` + "`" + `]*` + "`" + ` )?into .*$`)
+)
+
+// yamlKinds names YAML's tags as a settings file's reader knows them.
+var yamlKinds = map[string]string{"seq": "a list", "map": "a map", "str": "text", "int": "a number",
+	"float": "a number", "bool": "true or false", "null": "nothing"}
+
+// plainYAMLError says what yaml.v3 found wrong in the words of a settings
+// file, not of Go types: "line 2: unknown setting osrp".
+func plainYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var msgs []string
+	for _, m := range te.Errors {
+		switch {
+		case unknownField.MatchString(m):
+			m = unknownField.ReplaceAllString(m, "$1: unknown setting $2")
+		case wrongType.MatchString(m):
+			parts := wrongType.FindStringSubmatch(m)
+			m = fmt.Sprintf("%s: %s is not what this setting takes", parts[1], yamlKinds[parts[2]])
+		}
+		msgs = append(msgs, m)
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // mergeNode merges the mapping over into into: maps key by key, anything

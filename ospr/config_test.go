@@ -55,9 +55,10 @@ func TestEffectiveRulesErrors(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"a misspelt key", "lables:\n  ospr: x\n", "field lables not found"},
+		{"a misspelt key", "labels:\n  osrp: x\n", "line 2: unknown setting osrp"},
 		{"broken YAML", "labels: [\n", "did not find expected"},
-		{"not a map", "- a\n- b\n", "cannot unmarshal"},
+		{"not a map", "- a\n- b\n", "line 1: a list is not what this setting takes"},
+		{"a list for a word", "labels:\n  ospr: [a, b]\n", "line 2: a list is not what this setting takes"},
 		{"a bad value", "blended_pattern: \"[BD\"\n", "blended_pattern"},
 		{"a bad project", "projects:\n  ospr: acme\n", "projects.ospr"},
 		{"an empty status description", "status:\n  descriptions:\n    bot: \"\"\n", "status.descriptions.bot: must not be empty"},

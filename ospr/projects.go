@@ -310,6 +310,18 @@ func (p *GraphQLProjects) SetFields(ctx context.Context, board ProjectRef, itemI
 	return errors.Join(problems...)
 }
 
+// FieldError is why one field of a SetFields could not be set (the others
+// still were).
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+
+// Unwrap gives the cause (ErrNoSuchField, say).
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // fieldInputs are the mutations' inputs for the fields the board has, and
 // the errors for the others.
 func fieldInputs(board ProjectRef, ids lookedUp, itemID string, names []string, values map[string]string) ([]githubv4.UpdateProjectV2ItemFieldValueInput, []error) {
@@ -318,7 +330,7 @@ func fieldInputs(board ProjectRef, ids lookedUp, itemID string, names []string, 
 	for _, name := range names {
 		v, err := fieldValue(board, ids, name, values[name])
 		if err != nil {
-			problems = append(problems, err)
+			problems = append(problems, &FieldError{Field: name, Err: err})
 			continue
 		}
 		inputs = append(inputs, githubv4.UpdateProjectV2ItemFieldValueInput{

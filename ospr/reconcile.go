@@ -130,29 +130,45 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 	}
 	for _, batch := range batches(res.Actions) {
 		err := rc.apply(ctx, gh, pr, items, batch)
-		var problem error
+		failed := false
 		for _, a := range batch {
-			// A batch fails as a whole, save for the fields a board
-			// lacks, which are configuration problems.
-			if err != nil && IsConfigProblem(err) {
-				problem = err
-			}
-			switch {
-			case err == nil:
+			switch aerr := errorOf(err, a); {
+			case aerr == nil:
 				logger.Info().Str("action", a.String()).Msg("Triage action applied")
-			case problem != nil:
-				res.Problems = append(res.Problems, fmt.Sprintf("%s: %v", a, err))
-				logger.Error().Err(err).Str("action", a.String()).Msg("Triage action impossible as configured: fix the configuration")
+			case IsConfigProblem(aerr):
+				res.Problems = append(res.Problems, fmt.Sprintf("%s: %v", a, aerr))
+				logger.Error().Err(aerr).Str("action", a.String()).Msg("Triage action impossible as configured: fix the configuration")
 			default:
-				logger.Error().Err(err).Str("action", a.String()).Msg("Triage action failed; the others still run")
+				logger.Error().Err(aerr).Str("action", a.String()).Msg("Triage action failed; the others still run")
 				res.Failed = append(res.Failed, a)
+				failed = true
 			}
 		}
-		if err != nil && problem == nil {
+		if failed {
 			retry = append(retry, fmt.Errorf("%s: %w", batch[0].Kind, err))
 		}
 	}
 	return res, errors.Join(retry...)
+}
+
+// errorOf is the part of a batch's error that concerns action a: for a
+// field, its own FieldError, or whatever failed the whole request.
+func errorOf(err error, a Action) error {
+	if err == nil || a.Kind != SetField {
+		return err
+	}
+	var rest []error
+	for _, e := range flatten(err) {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			if fe.Field == a.Field {
+				return e
+			}
+			continue
+		}
+		rest = append(rest, e)
+	}
+	return errors.Join(rest...)
 }
 
 // batches groups the actions into the requests that apply them: one each,

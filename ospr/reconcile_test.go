@@ -24,6 +24,9 @@ type scenario struct {
 	gh   GitHub
 	rc   *Reconciler
 	pr   map[string]any
+	// boards reaches the fake's Projects (v2) boards; the reconciler
+	// leaves boards alone until a test sets rc.Projects to it.
+	boards *GraphQLProjects
 }
 
 const installationID = 7
@@ -47,7 +50,7 @@ func newScenario(t *testing.T, author string) *scenario {
 	fake.AddPullRequest("openedx", "widgets", pr)
 	rules := testRules(t)
 	dir := testDirectory(t)
-	s := &scenario{t: t, fake: fake, gh: RESTGitHub{Client: client}, pr: pr, rc: &Reconciler{
+	s := &scenario{t: t, fake: fake, gh: RESTGitHub{Client: client}, pr: pr, boards: NewGraphQLProjects(InstallationV4ClientFor(creator)), rc: &Reconciler{
 		Defaults:          rules,
 		Directory:         func() *Directory { return dir },
 		Templates:         testTemplates(t),
@@ -291,5 +294,26 @@ func TestFreshReconcileTrustsTheReplicaOnlyWithoutABotComment(t *testing.T) {
 	}
 	if writes, _ := s.counts(before); writes != 0 {
 		t.Errorf("%d writes", writes)
+	}
+}
+
+// A field the board lacks is a problem of its own action: the other field
+// of the same request is set and reported applied, and nothing is retried.
+func TestReconcileReportsAMissingBoardFieldAlone(t *testing.T) {
+	s := newScenario(t, "stranger")
+	s.rc.Projects = s.boards
+	s.fake.SetOrgInstallation("openedx", installationID)
+	s.fake.AddProject("openedx", 19, fakegithub.ProjectField{Name: "Date opened", DataType: "DATE"})
+	s.fake.SetFile("openedx", "widgets", "catalog-info.yaml", []byte("spec:\n  owner: group:wranglers\n"))
+	res, err := s.rc.Reconcile(context.Background(), s.gh, "openedx", "widgets", 7, false)
+	if err != nil {
+		t.Fatalf("a configuration problem failed the reconcile: %v", err)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0], `no field "Repo Owner / Owning Team"`) || len(res.Failed) != 0 {
+		t.Errorf("problems %q, failed %v", res.Problems, res.Failed)
+	}
+	items := s.fake.ProjectItems("openedx", 19)
+	if len(items) != 1 || items[0].Fields["Date opened"] != "2026-11-20" {
+		t.Errorf("board items = %+v", items)
 	}
 }
