@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
+	"github.com/tidwall/gjson"
 
 	"github.com/osprey-bot/osprey/handlers"
 )
@@ -77,7 +78,8 @@ func Enqueue(ctx context.Context, ins Inserter, tx pgx.Tx, args ReconcilePRArgs)
 		return fmt.Errorf("queueing the reconcile of %s/%s#%d: %w", args.Owner, args.Repo, args.Number, err)
 	}
 	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
-		args.After = res.Job.ID
+		// The running one may already be writing: never fresh.
+		args.After, args.Opened = res.Job.ID, false
 		if _, err := ins.InsertTx(ctx, tx, args, nil); err != nil {
 			return fmt.Errorf("queueing the reconcile of %s/%s#%d after job %d: %w", args.Owner, args.Repo, args.Number, args.After, err)
 		}
@@ -154,7 +156,10 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	a := job.Args
 	logger := w.Logger.With().Int64("installation", a.InstallationID).Int64("job", job.ID).Logger()
 	ctx = logger.WithContext(ctx)
-	res, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && job.Attempt == 1})
+	// River gives a snoozed job its attempt back; its metadata counts the
+	// snoozes. Only the very first run may be fresh.
+	first := job.Attempt == 1 && gjson.GetBytes(job.Metadata, "snoozes").Int() == 0
+	res, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && first})
 	if errors.Is(err, ErrBusy) {
 		return river.JobSnooze(busySnooze)
 	}

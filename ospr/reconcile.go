@@ -128,6 +128,11 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 	if req.DryRun || len(res.Actions) == 0 {
 		return res, errors.Join(retry...)
 	}
+	if rc.Replica != nil {
+		if err := rc.Replica.MarkWrite(ctx, pr); err != nil {
+			return res, err // nothing written yet: try again later
+		}
+	}
 	for _, batch := range batches(res.Actions) {
 		err := rc.apply(ctx, gh, pr, items, batch)
 		failed := false
@@ -195,21 +200,31 @@ func (rc *Reconciler) readPullRequest(ctx context.Context, gh GitHub, req Reques
 			return PR{}, false, err
 		}
 		if found {
-			bots, err := rc.bots(ctx)
-			if err != nil {
-				return PR{}, false, err
-			}
-			commented, err := rc.Replica.HasCommentBy(ctx, pr.Owner, pr.Repo, pr.Number, bots)
-			if err != nil {
-				return PR{}, false, err
-			}
-			if !commented {
-				return pr, true, nil
+			fresh, err := rc.untouched(ctx, pr)
+			if err != nil || fresh {
+				return pr, fresh, err
 			}
 		}
 	}
 	pr, err := gh.PullRequest(ctx, req.Owner, req.Repo, req.Number)
 	return pr, false, err
+}
+
+// untouched reports whether the replica shows that nothing of osprey's can
+// be on the pull request yet: no reconcile ever began to write to it (even
+// one whose answers were lost), and no comment of either bot has reached
+// the replica.
+func (rc *Reconciler) untouched(ctx context.Context, pr PR) (bool, error) {
+	wrote, err := rc.Replica.WroteTo(ctx, pr.Owner, pr.Repo, pr.Number)
+	if err != nil || wrote {
+		return false, err
+	}
+	bots, err := rc.bots(ctx)
+	if err != nil {
+		return false, err
+	}
+	commented, err := rc.Replica.HasCommentBy(ctx, pr.Owner, pr.Repo, pr.Number, bots)
+	return !commented, err
 }
 
 // bots are the logins whose first comments count: osprey's and its

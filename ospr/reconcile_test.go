@@ -317,3 +317,37 @@ func TestReconcileReportsAMissingBoardFieldAlone(t *testing.T) {
 		t.Errorf("board items = %+v", items)
 	}
 }
+
+// An earlier reconcile whose comment reached GitHub but whose answer was
+// lost (so the replica never heard of it) still makes a fresh request read
+// GitHub: it had recorded that it was about to write.
+func TestFreshReconcileAfterALostAnswer(t *testing.T) {
+	s := newScenario(t, "stranger")
+	db, _ := testdb.New(t)
+	replica := StoreReplica{DB: db}
+	s.rc.Replica = replica
+	data, err := json.Marshal(s.pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr github.PullRequest
+	if err := json.Unmarshal(data, &pr); err != nil {
+		t.Fatal(err)
+	}
+	r := store.NewReplicator(store.ViaWebhook, time.Now())
+	r.PullRequest(&pr)
+	if err := r.Commit(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	// The earlier reconcile: marked, then its comment landed unseen.
+	if err := replica.MarkWrite(context.Background(), FromGitHub(&pr)); err != nil {
+		t.Fatal(err)
+	}
+	s.fake.AddComment("openedx", "widgets", 7, s.fake.BotLogin(), "Welcome!\n"+Marker("external_pr")+"\n")
+	if _, err := s.rc.Run(context.Background(), s.gh, Request{Owner: "openedx", Repo: "widgets", Number: 7, Fresh: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.comments(); len(c) != 1 {
+		t.Errorf("comments = %+v, want the one already there", c)
+	}
+}

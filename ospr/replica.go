@@ -23,6 +23,10 @@ type Replica interface {
 	HasCommentBy(ctx context.Context, owner, repo string, number int, logins []string) (bool, error)
 	// RecordComment replicates a comment the reconcile just wrote.
 	RecordComment(ctx context.Context, pr PR, c IssueComment) error
+	// MarkWrite records, before its first write, that the triage writes
+	// to the pull request; WroteTo reports whether it ever did.
+	MarkWrite(ctx context.Context, pr PR) error
+	WroteTo(ctx context.Context, owner, repo string, number int) (bool, error)
 }
 
 // StoreReplica is the Replica in osprey's Postgres.
@@ -52,6 +56,16 @@ func (s StoreReplica) PullRequest(ctx context.Context, owner, repo string, numbe
 // HasCommentBy implements Replica.
 func (s StoreReplica) HasCommentBy(ctx context.Context, owner, repo string, number int, logins []string) (bool, error) {
 	return store.HasCommentBy(ctx, s.DB, owner, repo, number, logins)
+}
+
+// MarkWrite implements Replica.
+func (s StoreReplica) MarkWrite(ctx context.Context, pr PR) error {
+	return store.MarkTriageWrite(ctx, s.DB, pr.Owner, pr.Repo, pr.Number)
+}
+
+// WroteTo implements Replica.
+func (s StoreReplica) WroteTo(ctx context.Context, owner, repo string, number int) (bool, error) {
+	return store.TriageWroteTo(ctx, s.DB, owner, repo, number)
 }
 
 // RecordComment implements Replica, as an object read from the API.

@@ -46,3 +46,26 @@ func HasCommentBy(ctx context.Context, db *pgxpool.Pool, owner, repo string, num
 	}
 	return found, nil
 }
+
+// MarkTriageWrite records that the triage is about to write to pull request
+// owner/repo#number (once; later calls change nothing).
+func MarkTriageWrite(ctx context.Context, db *pgxpool.Pool, owner, repo string, number int) error {
+	_, err := db.Exec(ctx, `INSERT INTO triage_writes (repository, number) VALUES (lower($1), $2) ON CONFLICT DO NOTHING`,
+		owner+"/"+repo, number)
+	if err != nil {
+		return fmt.Errorf("recording the triage's first write to %s/%s#%d: %w", owner, repo, number, err)
+	}
+	return nil
+}
+
+// TriageWroteTo reports whether the triage ever began to write to pull
+// request owner/repo#number.
+func TriageWroteTo(ctx context.Context, db *pgxpool.Pool, owner, repo string, number int) (bool, error) {
+	var found bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM triage_writes WHERE repository = lower($1) AND number = $2)`,
+		owner+"/"+repo, number).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("looking up the triage's writes to %s/%s#%d: %w", owner, repo, number, err)
+	}
+	return found, nil
+}
