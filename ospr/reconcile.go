@@ -30,6 +30,11 @@ type Reconciler struct {
 	Templates *Templates
 	// BotLogins returns the logins of this app's comments (it edits them).
 	BotLogins func(ctx context.Context) ([]string, error)
+	// OwnCommentBy is told the login GitHub wrote a comment of osprey's
+	// under when it is not one of BotLogins (a wrong triage.app_login):
+	// without learning it, osprey would not know its own comment again
+	// and would post one per event.
+	OwnCommentBy func(ctx context.Context, login string)
 	// PreviousBotLogins are the logins of the bot osprey replaces: their
 	// first comments are adopted, never duplicated, never edited.
 	PreviousBotLogins []string
@@ -456,8 +461,14 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 		return gh.RemoveLabel(ctx, pr.Owner, pr.Repo, pr.Number, a.Label)
 	case CreateComment:
 		c, err := gh.CreateComment(ctx, pr.Owner, pr.Repo, pr.Number, a.Body)
-		if err != nil || rc.Replica == nil {
+		if err != nil {
 			return err
+		}
+		if own, _ := rc.ownLogins(ctx); c.Author != "" && !containsFold(own, c.Author) && rc.OwnCommentBy != nil {
+			rc.OwnCommentBy(ctx, c.Author)
+		}
+		if rc.Replica == nil {
+			return nil
 		}
 		// The replica knows of the comment at once, so a fresh reconcile
 		// never takes it for a pull request without one. Should that

@@ -351,3 +351,19 @@ func TestFreshReconcileAfterALostAnswer(t *testing.T) {
 		t.Errorf("comments = %+v, want the one already there", c)
 	}
 }
+
+// A wrong app login (triage.app_login) is corrected by the first comment
+// osprey writes: the next reconcile knows the comment as its own and
+// writes no second one.
+func TestReconcileLearnsItsLoginFromItsComment(t *testing.T) {
+	s := newScenario(t, "stranger")
+	identity := NewAppIdentity(nil, "osprey-typo[bot]")
+	s.rc.BotLogins, s.rc.OwnCommentBy = identity.Logins, identity.Learn
+	s.reconcile()
+	if got, _ := identity.Login(context.Background()); got != s.fake.BotLogin() {
+		t.Errorf("login = %q, want %q", got, s.fake.BotLogin())
+	}
+	if res := s.reconcile(); len(res.Actions) != 0 || len(s.comments()) != 1 {
+		t.Errorf("second reconcile planned %v; comments %d", res.Actions, len(s.comments()))
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/store"
 )
@@ -90,6 +91,19 @@ func (a *AppIdentity) Login(ctx context.Context) (string, error) {
 	}
 	a.login = strings.ToLower(app.GetSlug()) + "[bot]"
 	return a.login, nil
+}
+
+// Learn makes login the app's login: GitHub wrote one of osprey's comments
+// under it, so whatever was configured or read before is wrong.
+func (a *AppIdentity) Learn(ctx context.Context, login string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if strings.EqualFold(a.login, login) {
+		return
+	}
+	zerolog.Ctx(ctx).Error().Str("configured", a.login).Str("actual", login).
+		Msg("GitHub writes osprey's comments under another login than triage.app_login: using GitHub's; fix triage.app_login")
+	a.login = strings.ToLower(login)
 }
 
 // Logins is Login as a list, for Reconciler.BotLogins.

@@ -52,6 +52,7 @@ func newTriage(cfg TriageConfig, clients githubapp.ClientCreator, pool *pgxpool.
 		Directory:         t.directory,
 		Templates:         templates,
 		BotLogins:         t.identity.Logins,
+		OwnCommentBy:      t.identity.Learn,
 		PreviousBotLogins: cfg.PreviousBotLogins,
 		Projects:          ospr.NewGraphQLProjects(ospr.InstallationV4ClientFor(clients)),
 		Replica:           ospr.StoreReplica{DB: pool},
