@@ -50,10 +50,12 @@ func (ReconcilePRArgs) Kind() string { return "reconcile_pr" }
 
 // uniqueWhileQueued are the states in which a second request for the same
 // pull request is folded into the first. River requires running among them;
-// Enqueue makes up for it (see After).
+// Enqueue makes up for it (see After). A reconcile waiting to be retried is
+// not among them: a new event must not wait hours behind its backoff (a new
+// head's status, say); the lock keeps the two apart.
 var uniqueWhileQueued = []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+	rivertype.JobStateScheduled,
 }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.

@@ -126,6 +126,14 @@ func TestEnqueueFoldsBurstsAndFollowsARunningReconcile(t *testing.T) {
 	if len(got) != 3 || got[2] != "openedx/widgets#7 after:"+itoa(running) {
 		t.Errorf("while #7 runs: %v", got)
 	}
+	// A reconcile waiting for its retry does not hold up a new event.
+	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'retryable' WHERE args->>'number' = '8'`); err != nil {
+		t.Fatal(err)
+	}
+	enqueue("openedx", 8)
+	if got := queued(t, db); len(got) != 4 || got[3] != "openedx/widgets#8 after:0 opened" {
+		t.Errorf("while #8 waits for a retry: %v", got)
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

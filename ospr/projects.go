@@ -47,6 +47,23 @@ var ErrNoSuchField = errors.New("the board has no such field or option " +
 var ErrNoSuchProject = errors.New("the owner has no such project " +
 	"(check the board's owner:number in the configuration)")
 
+// ErrNoAccess is GitHub refusing the app a board (the app lacks the
+// organisation's "Projects: read and write" permission): a configuration
+// error, not retried. A pull request the board owner's installation cannot
+// resolve is retried instead: right after it is opened, GitHub may not
+// know it everywhere yet.
+var ErrNoAccess = errors.New("the app may not do this on the board " +
+	"(grant the app the organisation permission Projects: read and write)")
+
+// refused turns GitHub's refusal of a permission into ErrNoAccess.
+func refused(err error) error {
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "resource not accessible by integration") || strings.Contains(msg, "forbidden") {
+		return fmt.Errorf("%w: %v", ErrNoAccess, err)
+	}
+	return err
+}
+
 // GraphQLProjects is Projects over GitHub's GraphQL API. It remembers each
 // board's project, field and option ids (safe for concurrent use), and
 // forgets a board's ids when GitHub says one of them is gone: the call that
@@ -239,7 +256,7 @@ func (p *GraphQLProjects) ownerItems(ctx context.Context, owner, prNodeID string
 	}
 	var q itemsQuery
 	if err := client.Query(ctx, &q, map[string]any{"pr": githubv4.ID(prNodeID)}); err != nil {
-		return nil, fmt.Errorf("querying the project items of pull request %s: %w", prNodeID, err)
+		return nil, fmt.Errorf("querying the project items of pull request %s: %w", prNodeID, refused(err))
 	}
 	out := map[int]ProjectItem{}
 	for _, n := range q.Node.PullRequest.ProjectItems.Nodes {
@@ -272,7 +289,7 @@ func (p *GraphQLProjects) AddItem(ctx context.Context, board ProjectRef, prNodeI
 	input := githubv4.AddProjectV2ItemByIdInput{ProjectID: githubv4.ID(ids.project), ContentID: githubv4.ID(prNodeID)}
 	if err := client.Mutate(ctx, &m, input, nil); err != nil {
 		p.forgetIfGone(board, err)
-		return ProjectItem{}, fmt.Errorf("adding pull request %s to board %s: %w", prNodeID, board, err)
+		return ProjectItem{}, fmt.Errorf("adding pull request %s to board %s: %w", prNodeID, board, refused(err))
 	}
 	item := m.AddProjectV2ItemByID.Item
 	return ProjectItem{ID: item.ID, Fields: item.FieldValues.byName()}, nil
@@ -304,7 +321,7 @@ func (p *GraphQLProjects) SetFields(ctx context.Context, board ProjectRef, itemI
 	if len(inputs) > 0 {
 		if err := mutateFields(ctx, client, inputs); err != nil {
 			p.forgetIfGone(board, err)
-			return fmt.Errorf("setting fields of item %s on board %s: %w", itemID, board, err)
+			return fmt.Errorf("setting fields of item %s on board %s: %w", itemID, board, refused(err))
 		}
 	}
 	return errors.Join(problems...)

@@ -430,3 +430,14 @@ func TestProjectsSetFieldsInOneRequest(t *testing.T) {
 		t.Errorf("the field the board has was not set: %q", got)
 	}
 }
+
+// A missing permission is a configuration problem; a pull request GitHub
+// does not resolve yet is worth another try.
+func TestRefusalsAreConfigurationProblems(t *testing.T) {
+	if err := refused(errors.New("Resource not accessible by integration")); !IsConfigProblem(err) || !errors.Is(err, ErrNoAccess) {
+		t.Errorf("permission refused: %v", err)
+	}
+	if err := refused(errors.New("Could not resolve to a node with the global id of 'PR_x'")); IsConfigProblem(err) {
+		t.Errorf("an unresolved node is not a configuration problem: %v", err)
+	}
+}

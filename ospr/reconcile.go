@@ -324,7 +324,8 @@ func flatten(err error) []error {
 // trying again will not fix: a board whose owner has not installed the
 // app, a board or field that does not exist.
 func IsConfigProblem(err error) bool {
-	return errors.Is(err, ErrNoInstallation) || errors.Is(err, ErrNoSuchProject) || errors.Is(err, ErrNoSuchField)
+	return errors.Is(err, ErrNoInstallation) || errors.Is(err, ErrNoSuchProject) || errors.Is(err, ErrNoSuchField) ||
+		errors.Is(err, ErrNoAccess)
 }
 
 // observe reads what desire and plan need: the bot's first comment, the
