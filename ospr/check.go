@@ -2,6 +2,7 @@ package ospr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -32,6 +33,11 @@ func (s *Service) CheckConfig(ctx context.Context, owner, repo string) (ConfigRe
 		return report, err
 	}
 	layers, err := gh.ConfigLayers(ctx, owner, repo)
+	var layerErr *LayerError
+	if errors.As(err, &layerErr) {
+		report.Problems = append(report.Problems, err.Error())
+		return report, nil
+	}
 	if err != nil {
 		return report, err
 	}

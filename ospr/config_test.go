@@ -64,6 +64,8 @@ func TestEffectiveRulesErrors(t *testing.T) {
 		{"an empty status description", "status:\n  descriptions:\n    bot: \"\"\n", "status.descriptions.bot: must not be empty"},
 		{"a status description GitHub would cut", "status:\n  descriptions:\n    refused: \"" + strings.Repeat("x", 141) + "\"\n", "141 characters long"},
 		{"no catalog annotation", "catalog_projects_annotation: \"\"\n", "catalog_projects_annotation"},
+		{"a status link that is no URL", "status:\n  target_url: example.org/cla\n", "status.target_url"},
+		{"a label GitHub refuses", "labels:\n  ospr: \"" + strings.Repeat("l", 51) + "\"\n", "labels.ospr: is 51 characters long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -156,8 +157,13 @@ func (g RESTGitHub) ConfigLayers(ctx context.Context, owner, repo string) ([]Lay
 		repo   string
 	}{{orgConfigLoader, ".github"}, {repoConfigLoader, repo}} {
 		c, err := at.loader.LoadConfig(ctx, g.Client, owner, at.repo, "")
-		if err != nil {
+		if err != nil && transient(err) {
 			return nil, fmt.Errorf("reading %s in %s: %w", c.Path, c.Source, err)
+		}
+		if err != nil {
+			// The file is there but leads nowhere (a remote reference to
+			// a file that does not exist, say): the repository's to fix.
+			return nil, &LayerError{Layer: strings.TrimSuffix(c.Source, "@") + ":" + c.Path, Err: err}
 		}
 		if c.IsUndefined() {
 			continue
@@ -166,6 +172,24 @@ func (g RESTGitHub) ConfigLayers(ctx context.Context, owner, repo string) ([]Lay
 		layers = append(layers, Layer{Name: name, YAML: c.Content})
 	}
 	return layers, nil
+}
+
+// transient reports whether a failed GitHub read may succeed when tried
+// again: the network, GitHub's own errors (5xx), rate limits; not a 404 or
+// a file that says something impossible.
+func transient(err error) bool {
+	var rate *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	var resp *github.ErrorResponse
+	var netErr net.Error
+	switch {
+	case errors.As(err, &rate), errors.As(err, &abuse), errors.As(err, &netErr),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return true
+	case errors.As(err, &resp):
+		return resp.Response == nil || resp.Response.StatusCode >= 500 || resp.Response.StatusCode == http.StatusTooManyRequests
+	}
+	return false
 }
 
 // UserName implements GitHub.

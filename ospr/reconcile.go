@@ -103,11 +103,14 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 	}
 	res := Result{PR: pr}
 	layers, err := gh.ConfigLayers(ctx, pr.Owner, pr.Repo)
+	var layerErr *LayerError
+	if errors.As(err, &layerErr) {
+		return rc.reportBrokenConfig(ctx, gh, pr, layerErr, req.DryRun)
+	}
 	if err != nil {
 		return res, err
 	}
 	rules, _, err := Effective(rc.Defaults, serverLayer, layers...)
-	var layerErr *LayerError
 	if errors.As(err, &layerErr) {
 		return rc.reportBrokenConfig(ctx, gh, pr, layerErr, req.DryRun)
 	}

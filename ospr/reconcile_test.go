@@ -367,3 +367,22 @@ func TestReconcileLearnsItsLoginFromItsComment(t *testing.T) {
 		t.Errorf("second reconcile planned %v; comments %d", res.Actions, len(s.comments()))
 	}
 }
+
+// An osprey.yml that points at a file that does not exist is the
+// repository's to fix: reported in the status, not retried.
+func TestReconcileReportsABrokenRemoteConfig(t *testing.T) {
+	s := newScenario(t, "stranger")
+	s.fake.SetFile("openedx", "widgets", ".github/osprey.yml", []byte("remote: openedx/nowhere\n"))
+	res, err := s.rc.Reconcile(context.Background(), s.gh, "openedx", "widgets", 7, false)
+	if err != nil {
+		t.Fatalf("retried: %v", err)
+	}
+	statuses := s.fake.Statuses("openedx", "widgets", "abc123")
+	if res.ConfigError == "" || len(statuses) != 1 || statuses[0]["state"] != "error" ||
+		!strings.Contains(statuses[0]["description"].(string), "openedx/nowhere") {
+		t.Errorf("config error %q, statuses %v", res.ConfigError, statuses)
+	}
+	if len(s.comments()) != 0 {
+		t.Error("commented under a broken config")
+	}
+}

@@ -2,6 +2,7 @@ package ospr
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 )
 
@@ -135,6 +136,18 @@ func (r *Rules) Validate() error {
 			return &SettingError{Key: key, Err: fmt.Errorf("is %d characters long; GitHub keeps at most %d", n, maxStatusDescription)}
 		}
 	}
+	if u := r.Status.TargetURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			return &SettingError{Key: "status.target_url", Err: fmt.Errorf("%q is not an http(s) URL", u)}
+		}
+	}
+	for _, l := range []struct{ key, name string }{
+		{"labels.ospr", r.Labels.OSPR}, {"labels.blended", r.Labels.Blended}, {"labels.core_contributor", r.Labels.CoreContributor},
+	} {
+		if n := len([]rune(l.name)); n > maxLabelName {
+			return &SettingError{Key: l.key, Err: fmt.Errorf("is %d characters long; GitHub's labels have at most %d", n, maxLabelName)}
+		}
+	}
 	if r.CatalogProjectsAnnotation == "" {
 		return &SettingError{Key: "catalog_projects_annotation", Err: errEmpty}
 	}
@@ -154,6 +167,9 @@ func (r *Rules) Validate() error {
 	}
 	return nil
 }
+
+// maxLabelName is the longest label name GitHub accepts.
+const maxLabelName = 50
 
 // matchNothing is the pattern of an empty BlendedPattern.
 var matchNothing = regexp.MustCompile(`$.^`)
