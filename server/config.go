@@ -411,6 +411,13 @@ func (c *Config) Validate() error {
 	if t.Workers < 1 {
 		bad("triage.workers", "OSPREY_TRIAGE_WORKERS", "must be at least 1")
 	}
+	if t.Enabled && t.Workers > c.DatabaseMaxConns-2 {
+		// Each reconcile holds a connection for its pull request's lock
+		// and needs a second one now and then: as many reconciles as
+		// connections would wait on each other for good.
+		bad("triage.workers", "OSPREY_TRIAGE_WORKERS", "must be at most database_max_conns - 2 (%d), not %d: each reconcile holds a database connection",
+			c.DatabaseMaxConns-2, t.Workers)
+	}
 	if t.DataReload < time.Second {
 		bad("triage.data_reload", "OSPREY_TRIAGE_DATA_RELOAD", "must be at least 1s, not %s", t.DataReload)
 	}

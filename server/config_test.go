@@ -231,3 +231,17 @@ func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
 		t.Fatalf("err = %v: want an error without the password", err)
 	}
 }
+
+func TestTriageWorkersFitThePool(t *testing.T) {
+	c := server.DefaultConfig()
+	c.Triage.Enabled = true
+	c.DatabaseMaxConns = 10
+	c.Triage.Workers = 9
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "triage.workers (OSPREY_TRIAGE_WORKERS): must be at most database_max_conns - 2 (8), not 9") {
+		t.Errorf("err = %v", err)
+	}
+	c.Triage.Workers = 8
+	if err := c.Validate(); err != nil {
+		t.Errorf("8 workers on 10 connections: %v", err)
+	}
+}
