@@ -308,3 +308,30 @@ func TestFirstCommentKindOfThePreviousBot(t *testing.T) {
 		t.Error("an inline quotation of a marker was taken for a bot comment")
 	}
 }
+
+func TestPermittedBoards(t *testing.T) {
+	server := DefaultRules()
+	server.Projects.OSPR = "program-office:19"
+	if err := server.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		board    ProjectRef
+		owners   []string
+		permited bool
+	}{
+		{"the server's board, another organisation's", ProjectRef{"program-office", 19}, nil, true},
+		{"another board of that organisation", ProjectRef{"program-office", 20}, nil, false},
+		{"the pull request's organisation", ProjectRef{"OpenEdX", 3}, nil, true},
+		{"a listed owner", ProjectRef{"partner", 4}, []string{"Partner"}, true},
+		{"anybody else", ProjectRef{"partner", 4}, []string{"other"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, refused := PermittedBoards([]ProjectRef{tt.board}, "openedx", server, tt.owners)
+			if got := len(ok) == 1 && len(refused) == 0; got != tt.permited || len(ok)+len(refused) != 1 {
+				t.Errorf("permitted %v refused %v", ok, refused)
+			}
+		})
+	}
+}

@@ -44,6 +44,13 @@ type Reconciler struct {
 	// Replica is osprey's copy of GitHub; nil reads everything from
 	// GitHub.
 	Replica Replica
+	// BoardOwners are the accounts, besides the pull request's own
+	// organisation, whose boards an organisation's or repository's
+	// settings or catalog may name. The boards of Defaults are always
+	// allowed. Others are refused: a repository must not write to another
+	// organisation's boards with that organisation's installation unless
+	// the operator said so.
+	BoardOwners []string
 }
 
 // ErrNoContributorData says the contributor data is configured but no good
@@ -127,6 +134,13 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 		return res, err
 	}
 	res.Class = desired.Class.Class
+	var refused []ProjectRef
+	desired.Projects, refused = PermittedBoards(desired.Projects, pr.Owner, rc.Defaults, rc.BoardOwners)
+	for _, b := range refused {
+		problem := fmt.Sprintf("board %s belongs to %s, which is neither the pull request's organisation nor in triage.board_owners: left alone", b, b.Owner)
+		res.Problems = append(res.Problems, problem)
+		logger.Error().Str("board", b.String()).Msg("Board refused: " + problem)
+	}
 	items, retry := rc.observeItems(ctx, &res, pr, &desired, fresh)
 	if osp := rules.OSPRProject(); osp == nil || !slices.Contains(desired.Projects, *osp) {
 		desired.Fields = nil // the board is not in use, or could not be read
@@ -162,6 +176,24 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 		}
 	}
 	return res, errors.Join(retry...)
+}
+
+// PermittedBoards splits boards into those the pull request may go to and
+// those it may not: a board is permitted when the server's own settings
+// name it, when it belongs to the pull request's organisation, or when its
+// owner is one of owners (case-insensitive).
+func PermittedBoards(boards []ProjectRef, prOwner string, server Rules, owners []string) (permitted, refused []ProjectRef) {
+	for _, b := range boards {
+		switch {
+		case server.Projects.ospr != nil && b == *server.Projects.ospr,
+			server.Projects.blended != nil && b == *server.Projects.blended,
+			strings.EqualFold(b.Owner, prOwner), containsFold(owners, b.Owner):
+			permitted = append(permitted, b)
+		default:
+			refused = append(refused, b)
+		}
+	}
+	return permitted, refused
 }
 
 // errorOf is the part of a batch's error that concerns action a: for a

@@ -102,6 +102,7 @@ type TriageConfig struct {
 	DataReload        time.Duration `yaml:"data_reload"`
 	TemplatesDir      string        `yaml:"templates_dir"`
 	DriftRepair       time.Duration `yaml:"drift_repair"`
+	BoardOwners       []string      `yaml:"board_owners"`
 	// Rules are the defaults of every setting osprey.yml can change.
 	Rules ospr.Rules `yaml:"rules"`
 }
@@ -164,6 +165,7 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_TRIAGE_DATA_RELOAD", key: "triage.data_reload", target: &t.DataReload},
 		{env: "OSPREY_TRIAGE_TEMPLATES_DIR", key: "triage.templates_dir", target: &t.TemplatesDir},
 		{env: "OSPREY_TRIAGE_DRIFT_REPAIR", key: "triage.drift_repair", target: &t.DriftRepair},
+		{env: "OSPREY_TRIAGE_BOARD_OWNERS", key: "triage.board_owners", target: &t.BoardOwners},
 	}
 }
 

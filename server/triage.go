@@ -56,6 +56,7 @@ func newTriage(cfg TriageConfig, clients githubapp.ClientCreator, pool *pgxpool.
 		PreviousBotLogins: cfg.PreviousBotLogins,
 		Projects:          ospr.NewGraphQLProjects(ospr.InstallationV4ClientFor(clients)),
 		Replica:           ospr.StoreReplica{DB: pool},
+		BoardOwners:       cfg.BoardOwners,
 	}}
 	if cfg.People == "" {
 		logger.Warn().Msg("No contributor data configured (triage.people, triage.institutions): every outside author counts as having no agreement")
