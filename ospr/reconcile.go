@@ -155,8 +155,9 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 			return res, err // nothing written yet: try again later
 		}
 	}
+	addErrs := map[ProjectRef]error{}
 	for _, batch := range batches(res.Actions) {
-		err := rc.apply(ctx, gh, pr, items, batch)
+		err := rc.apply(ctx, gh, pr, items, addErrs, batch)
 		failed := false
 		for _, a := range batch {
 			switch aerr := errorOf(err, a); {
@@ -486,7 +487,10 @@ func BrokenConfigDescription(e *LayerError) string {
 }
 
 // apply makes one batch of actions (see batches) on GitHub.
-func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[ProjectRef]ProjectItem, batch []Action) error {
+// items gains the boards the pull request is added to; addErrs the reasons
+// it could not be, which its fields then share (a configuration problem
+// stays one).
+func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[ProjectRef]ProjectItem, addErrs map[ProjectRef]error, batch []Action) error {
 	a := batch[0]
 	switch a.Kind {
 	case SetStatus:
@@ -517,14 +521,19 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 		return gh.EditComment(ctx, pr.Owner, pr.Repo, a.CommentID, a.Body)
 	case AddToProject:
 		item, err := rc.Projects.AddItem(ctx, a.Project, pr.NodeID)
-		if err == nil {
-			items[a.Project] = item
+		if err != nil {
+			addErrs[a.Project] = err
+			return err
 		}
-		return err
+		items[a.Project] = item
+		return nil
 	case SetField:
 		item, ok := items[a.Project]
 		if !ok || item.ID == "" {
-			return fmt.Errorf("the pull request is not on board %s (adding it failed)", a.Project)
+			if cause := addErrs[a.Project]; cause != nil {
+				return fmt.Errorf("the pull request is not on board %s: %w", a.Project, cause)
+			}
+			return fmt.Errorf("the pull request is not on board %s", a.Project)
 		}
 		values := map[string]string{}
 		for _, f := range batch {
