@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -17,7 +18,41 @@ import (
 
 // DataSource is where one data file comes from: a local path, a URL, or a
 // file in a (private) repository read through the app ("github:OWNER/REPO/PATH").
+// A URL may carry a secret (a token in its query, a password in its user
+// information): errors and logs name a source by Redacted only.
 type DataSource string
+
+// isURL reports whether the source is read over HTTP.
+func (s DataSource) isURL() bool {
+	return strings.HasPrefix(string(s), "https://") || strings.HasPrefix(string(s), "http://")
+}
+
+// Redacted is the source as errors and logs name it: a URL keeps its
+// scheme, host and path, and loses its user information and its query and
+// fragment, whose presence "?…" and "#…" show
+// (https://host/export.csv?…). Paths and repository files are unchanged.
+func (s DataSource) Redacted() string {
+	if !s.isURL() {
+		return string(s)
+	}
+	scheme, _, _ := strings.Cut(string(s), "://")
+	u, err := url.Parse(string(s))
+	if err != nil {
+		// Its parts cannot be told apart: none of it is shown.
+		return scheme + "://(not a valid URL)"
+	}
+	if u.Opaque != "" {
+		return u.Scheme + ":…"
+	}
+	out := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+	if u.RawQuery != "" {
+		out += "?…"
+	}
+	if u.Fragment != "" {
+		out += "#…"
+	}
+	return out
+}
 
 // RepoFileReader reads a file of a repository through the app's
 // installation on it (the ETag cache makes an unchanged file a free 304).
@@ -39,8 +74,8 @@ type fetcher struct {
 func (f *fetcher) fetch(ctx context.Context) ([]byte, error) {
 	s := string(f.source)
 	switch {
-	case strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://"):
-		return f.fetchURL(ctx, s)
+	case f.source.isURL():
+		return f.fetchURL(ctx)
 	case strings.HasPrefix(s, "github:"):
 		owner, rest, ok1 := strings.Cut(strings.TrimPrefix(s, "github:"), "/")
 		repo, path, ok2 := strings.Cut(rest, "/")
@@ -76,17 +111,21 @@ func (f *fetcher) fetch(ctx context.Context) ([]byte, error) {
 	}
 }
 
-func (f *fetcher) fetchURL(ctx context.Context, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// fetchURL reads a URL source. Its errors name it by Redacted, and leave
+// out the URL net/http puts in its own.
+func (f *fetcher) fetchURL(ctx context.Context) ([]byte, error) {
+	name := f.source.Redacted()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, string(f.source), nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", url, err)
+		// url.Parse's own message quotes the URL, or a piece of it.
+		return nil, fmt.Errorf("reading %s: not a valid URL", name)
 	}
 	if f.etag != "" {
 		req.Header.Set("If-None-Match", f.etag)
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", url, err)
+		return nil, fmt.Errorf("reading %s: %w", name, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -94,17 +133,27 @@ func (f *fetcher) fetchURL(ctx context.Context, url string) ([]byte, error) {
 		return nil, nil
 	case http.StatusOK:
 	default:
-		return nil, fmt.Errorf("reading %s: HTTP %d", url, resp.StatusCode)
+		return nil, fmt.Errorf("reading %s: HTTP %d", name, resp.StatusCode)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDataFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", url, err)
+		return nil, fmt.Errorf("reading %s: %w", name, withoutURL(err))
 	}
 	if len(data) > maxDataFile {
-		return nil, fmt.Errorf("reading %s: larger than %d bytes", url, maxDataFile)
+		return nil, fmt.Errorf("reading %s: larger than %d bytes", name, maxDataFile)
 	}
 	f.etag = resp.Header.Get("ETag")
 	return data, nil
+}
+
+// withoutURL strips the *url.Error net/http wraps its errors in, which
+// quotes the whole URL, query included.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // maxDataFile bounds a data file read from a URL.
@@ -114,10 +163,19 @@ const maxDataFile = 64 << 20
 // files. A file that changed is parsed; if it is broken, the last good
 // Directory stays in use and the breakage is logged as an error on every
 // reload until it is fixed.
+//
+// A reload reads its sources (a URL may take up to the client's 30 s)
+// without holding the lock that Directory and Loaded take, which every
+// reconcile calls: they answer with the last good copy meanwhile.
 type DirectoryLoader struct {
 	people, institutions *fetcher
 	logger               zerolog.Logger
 
+	// reload serialises reloads: it guards the fetchers' memory of what
+	// they read last, and lets only a reload write the data below.
+	reload sync.Mutex
+
+	// mu guards the data below, and is held only to read or swap it.
 	mu             sync.Mutex
 	current        *Directory
 	lastPeople     map[string]Person
@@ -149,37 +207,44 @@ func (l *DirectoryLoader) Directory() *Directory {
 }
 
 // Reload reads whatever changed. It returns the errors of this reload; the
-// Directory in use is the newest one built from good files.
+// Directory in use is the newest one built from good files. Reloads run one
+// at a time; Directory and Loaded do not wait for one.
 func (l *DirectoryLoader) Reload(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.reload.Lock()
+	defer l.reload.Unlock()
 	var errs []error
+	// Only Reload writes lastPeople and lastInstitutes, and reloads hold
+	// l.reload: reading them here needs no l.mu.
+	people, institutions := l.lastPeople, l.lastInstitutes
 	changed := false
 	if data, err := l.people.fetch(ctx); err != nil {
 		errs = append(errs, err)
 	} else if data != nil {
-		people, err := ParsePeople(bytes.NewReader(data))
+		parsed, err := ParsePeople(bytes.NewReader(data))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", l.people.source, err))
+			errs = append(errs, fmt.Errorf("%s: %w", l.people.source.Redacted(), err))
 			l.people.forget()
 		} else {
-			l.lastPeople, changed = people, true
+			people, changed = parsed, true
 		}
 	}
 	if data, err := l.institutions.fetch(ctx); err != nil {
 		errs = append(errs, err)
 	} else if data != nil {
-		institutions, err := ParseInstitutions(data)
+		parsed, err := ParseInstitutions(data)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", l.institutions.source, err))
+			errs = append(errs, fmt.Errorf("%s: %w", l.institutions.source.Redacted(), err))
 			l.institutions.forget()
 		} else {
-			l.lastInstitutes, changed = institutions, true
+			institutions, changed = parsed, true
 		}
 	}
 	if changed {
-		l.current = NewDirectory(l.lastPeople, l.lastInstitutes)
-		l.logger.Info().Int("people", len(l.lastPeople)).Int("institutions", len(l.lastInstitutes)).Msg("Contributor data loaded")
+		dir := NewDirectory(people, institutions)
+		l.mu.Lock()
+		l.lastPeople, l.lastInstitutes, l.current = people, institutions, dir
+		l.mu.Unlock()
+		l.logger.Info().Int("people", len(people)).Int("institutions", len(institutions)).Msg("Contributor data loaded")
 	}
 	err := errors.Join(errs...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,5 +111,137 @@ func TestDataSourceInARepository(t *testing.T) {
 	bad := NewDirectoryLoader("github:acme", "github:acme/x/orgs.yaml", nil, repo, zerolog.Nop())
 	if err := bad.Reload(ctx); err == nil || !strings.Contains(err.Error(), "want github:OWNER/REPO/PATH") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A reload stuck on a slow URL does not hold up the reconciles: Loaded and
+// Directory answer with the last good copy at once.
+func TestSlowReloadDoesNotBlockTheDirectory(t *testing.T) {
+	ctx := context.Background()
+	orgsPath := filepath.Join(t.TempDir(), "orgs.yaml")
+	if err := os.WriteFile(orgsPath, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var slow atomic.Bool
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() {
+			arrived <- struct{}{}
+			<-release
+		}
+		fmt.Fprint(w, csvHeader+"Bob,C,1,,Individual Contributors,0,bob,0\n")
+	}))
+	defer srv.Close()
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // before srv.Close, which waits for the handler
+
+	l := NewDirectoryLoader(DataSource(srv.URL+"/people.csv"), DataSource(orgsPath), srv.Client(), nil, zerolog.Nop())
+	if err := l.Reload(ctx); err != nil || l.Loaded() == nil {
+		t.Fatalf("first reload: %v", err)
+	}
+
+	slow.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- l.Reload(ctx) }()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reload never asked for the people file")
+	}
+	answered := make(chan bool, 1)
+	go func() {
+		answered <- l.Loaded() != nil && l.Directory().Author("bob").Agreement == IndividualAgreement
+	}()
+	select {
+	case ok := <-answered:
+		if !ok {
+			t.Error("during the reload, the last good copy is not the one in use")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Loaded and Directory wait for a reload stuck on a slow URL")
+	}
+
+	unblock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the slow reload: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow reload did not end once released")
+	}
+}
+
+func TestDataSourceRedacted(t *testing.T) {
+	for source, want := range map[DataSource]string{
+		"https://example.org/export.csv":                             "https://example.org/export.csv",
+		"https://example.org/export.csv?token=SECRET":                "https://example.org/export.csv?…",
+		"https://bot:hunter2@example.org:8443/data/orgs.yaml":        "https://example.org:8443/data/orgs.yaml",
+		"http://bot:hunter2@example.org/a%2Fb.csv?token=SECRET#frag": "http://example.org/a%2Fb.csv?…#…",
+		"https://bot:hunter2/x@example.org/export.csv?token=SECRET":  "https://(not a valid URL)",
+		"https:bot:hunter2@example.org":                              "https:bot:hunter2@example.org", // not a URL to osprey: a path
+		"github:acme/contributor-data/people.csv":                    "github:acme/contributor-data/people.csv",
+		"/etc/osprey/people.csv":                                     "/etc/osprey/people.csv",
+		"https://example.org/export.csv?":                            "https://example.org/export.csv",
+		"https://bot@example.org/export.csv":                         "https://example.org/export.csv",
+	} {
+		if got := source.Redacted(); got != want {
+			t.Errorf("%s: Redacted() = %q, want %q", source, got, want)
+		}
+	}
+}
+
+// Neither a token in a URL's query nor a password in its user information
+// reaches an error or a log line: not when the source fails, nor when its
+// file is broken, nor when the URL cannot be parsed.
+func TestDataSourceSecretsStayOutOfErrorsAndLogs(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/broken.csv":
+			fmt.Fprint(w, "Name,Login\nBob,bob\n")
+		case "/broken.yaml":
+			fmt.Fprint(w, "- not\n- a map\n")
+		default:
+			http.Error(w, "no such export", http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+
+	secret := func(base, path string) DataSource {
+		return DataSource(strings.Replace(base, "://", "://bot:hunter2@", 1) + path + "?token=SECRET")
+	}
+	for _, tc := range []struct {
+		name                 string
+		people, institutions DataSource
+		want                 string
+	}{
+		{"failing", secret(srv.URL, "/missing.csv"), secret(srv.URL, "/missing.yaml"), "HTTP 404"},
+		{"unreachable", secret(closed.URL, "/people.csv"), secret(closed.URL, "/orgs.yaml"), "/people.csv?…"},
+		{"broken", secret(srv.URL, "/broken.csv"), secret(srv.URL, "/broken.yaml"), "lacks the column"},
+		{"not a URL", "https://bot:hunter2/x@example.org/p.csv?token=SECRET", "https://example.org/%zz?token=SECRET", "not a valid URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			l := NewDirectoryLoader(tc.people, tc.institutions, srv.Client(), nil, zerolog.New(&logs))
+			// Twice: a broken file is read and reported again.
+			for range 2 {
+				err := l.Reload(ctx)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.want)
+				}
+				for _, leak := range []string{"SECRET", "hunter2", "token"} {
+					if strings.Contains(err.Error(), leak) || strings.Contains(logs.String(), leak) {
+						t.Errorf("%q leaked:\nerror: %v\nlogs: %s", leak, err, logs.String())
+					}
+				}
+			}
+			if !strings.Contains(logs.String(), "last good copy stays in use") {
+				t.Errorf("nothing logged:\n%s", logs.String())
+			}
+		})
 	}
 }

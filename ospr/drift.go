@@ -12,13 +12,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/inbox"
+	"github.com/osprey-bot/osprey/store"
 )
 
 // Drift repair catches what events missed: a delivery GitHub never sent, a
 // change made while osprey was down, a board edited by hand. Now and then
 // it queues a reconcile of every open pull request of every installation;
 // a pull request already queued is not queued twice, and one in a good
-// state costs only reads answered 304 from the ETag cache.
+// state costs reads answered 304 from the ETag cache, plus one GraphQL
+// query for its board items when it belongs on boards.
 
 // driftRepairTimeout bounds one drift repair: listing every repository and
 // open pull request of a large installation takes a while.
@@ -42,12 +44,16 @@ func (DriftRepairArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueWhileQueued}}
 }
 
-// DriftRepairPeriodicJob queues a drift repair every interval (the first
-// one interval after the start: a restart need not rescan everything).
+// DriftRepairPeriodicJob queues a drift repair every interval, and one
+// when the client starts (or becomes the leader). River keeps the schedule
+// in memory only: without the run on start, a restart or a change of
+// leader within every interval (daily deploys and a 6h interval) would put
+// the repair off for ever. The worker skips the run on start when a repair
+// was done recently (see DriftRepairWorker.Interval).
 func DriftRepairPeriodicJob(interval time.Duration) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return DriftRepairArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: false})
+		&river.PeriodicJobOpts{RunOnStart: true})
 }
 
 // DriftRepairWorker runs DriftRepairArgs.
@@ -56,6 +62,42 @@ type DriftRepairWorker struct {
 	Service *Service
 	// Logger is where the drift repair logs (River's context carries none).
 	Logger zerolog.Logger
+	// Interval is triage.drift_repair. A drift repair queued less than
+	// Interval (less a tenth, for the scheduler's timing) after the last
+	// one that completed is skipped: it logs that at info and completes,
+	// recording {"skipped": true} as its output so that it does not count
+	// as a repair itself. Zero never skips.
+	//
+	// The last repair is looked up in River's table, which keeps completed
+	// jobs only for River's retention period (24 hours by default): with a
+	// longer interval the record may be gone, and a restart then repairs
+	// again at once. That is acceptable: a repair is cheap when nothing
+	// drifted.
+	Interval time.Duration
+}
+
+// driftRepairSkipped is the output a skipped drift repair records; the
+// "skipped" key is what store.LastCompleted leaves out.
+type driftRepairSkipped struct {
+	Skipped      bool      `json:"skipped"`
+	LastQueuedAt time.Time `json:"last_queued_at"`
+}
+
+// recentRepair reports whether a drift repair completed that was queued
+// less than the interval before job, and when it was queued.
+func (w *DriftRepairWorker) recentRepair(ctx context.Context, job *river.Job[DriftRepairArgs]) (bool, time.Time, error) {
+	if w.Interval <= 0 {
+		return false, time.Time{}, nil
+	}
+	last, ok, err := store.LastCompleted(ctx, w.Service.DB, DriftRepairArgs{}.Kind())
+	if err != nil || !ok {
+		return false, time.Time{}, err
+	}
+	// Compared by when each was queued, not when the last one finished:
+	// the periodic job queues one exactly an interval after the last,
+	// however long that one ran. The margin keeps a run due on schedule
+	// from being skipped for being queued a few milliseconds early.
+	return job.CreatedAt.Sub(last) < w.Interval-w.Interval/10, last, nil
 }
 
 // Timeout implements river.Worker: longer than a delivery's.
@@ -71,7 +113,8 @@ type driftTally struct {
 // Work queues a reconcile of each open pull request of each installation's
 // repositories, one transaction per repository. A failure costs only its
 // installation or repository; the job fails at the end, to be retried,
-// if anything failed.
+// if anything failed. A run queued soon after a completed repair is
+// skipped (see Interval).
 func (w *DriftRepairWorker) Work(ctx context.Context, job *river.Job[DriftRepairArgs]) error {
 	ins, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 	if err != nil {
@@ -79,6 +122,18 @@ func (w *DriftRepairWorker) Work(ctx context.Context, job *river.Job[DriftRepair
 	}
 	logger := w.Logger.With().Str("component", "drift_repair").Int64("job", job.ID).Logger()
 	ctx = logger.WithContext(ctx)
+	recent, last, err := w.recentRepair(ctx, job)
+	if err != nil {
+		return fmt.Errorf("drift repair: %w", err)
+	}
+	if recent {
+		if err := river.RecordOutput(ctx, driftRepairSkipped{Skipped: true, LastQueuedAt: last}); err != nil {
+			return fmt.Errorf("drift repair: recording the skip: %w", err)
+		}
+		logger.Info().Time("last_repair_queued_at", last).Dur("interval", w.Interval).
+			Msg("Drift repair skipped: the last one is less than an interval old")
+		return nil
+	}
 	var tally driftTally
 	err = w.Service.repairDrift(ctx, ins, &tally)
 	ev := logger.Info()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -95,7 +96,7 @@ func TestDriftRepairQueuesEveryOpenPullRequest(t *testing.T) {
 
 // startRiver runs River with the drift repair's queue, as the server does;
 // the triage's queue does not run, so queued reconciles stay queued.
-func startRiver(ctx context.Context, t *testing.T, db *pgxpool.Pool, drift *DriftRepairWorker) *river.Client[pgx.Tx] {
+func startRiver(ctx context.Context, t *testing.T, db *pgxpool.Pool, drift *DriftRepairWorker, periodic ...*river.PeriodicJob) *river.Client[pgx.Tx] {
 	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ReconcileWorker{Service: drift.Service})
@@ -103,6 +104,7 @@ func startRiver(ctx context.Context, t *testing.T, db *pgxpool.Pool, drift *Drif
 	client, err := river.NewClient(riverpgxv5.New(db), &river.Config{
 		Queues:            map[string]river.QueueConfig{inbox.QueueMaintenance: {MaxWorkers: 1}},
 		Workers:           workers,
+		PeriodicJobs:      periodic,
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
 	})
@@ -146,6 +148,100 @@ func runDriftRepair(ctx context.Context, t *testing.T, client *river.Client[pgx.
 	}
 	t.Fatal("the drift repair did not finish within 20s")
 	return "", nil
+}
+
+// A drift repair queued less than the interval after one that completed
+// is skipped: a restart runs one on start, and it lists nothing when the
+// last one is recent. A skipped repair does not count as one: once the
+// last real one is old, the next runs.
+func TestDriftRepairSkipsAfterARecentRepair(t *testing.T) {
+	fake, creator := newFakeGitHub(t, nil)
+	fake.SetInstallations([]any{installation(7, "openedx", false)})
+	fake.SetInstallationRepositories(7, []any{repository("openedx", "widgets", false)})
+	fake.SetList("/repos/openedx/widgets/pulls", openPulls(7, 5))
+	db, _ := testdb.New(t)
+	var logs syncBuffer
+	ctx := context.Background()
+	drift := &DriftRepairWorker{Service: &Service{Clients: creator, DB: db}, Logger: zerolog.New(&logs), Interval: time.Hour}
+	listings := func() int { return fake.Count("GET", "/app/installations", 200) }
+
+	// No repair on record: the first one runs.
+	first := startRiver(ctx, t, db, drift)
+	if state, errs := runDriftRepair(ctx, t, first, db); state != "completed" || len(errs) != 0 || listings() != 1 {
+		t.Fatalf("first drift repair: %s, errors %q, %d listings", state, errs, listings())
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := first.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restart: the periodic job runs on start, finds the repair just
+	// done, and skips without listing anything.
+	second := startRiver(ctx, t, db, drift, DriftRepairPeriodicJob(time.Hour))
+	outputs := waitForDriftRepairs(ctx, t, db, 2)
+	if outputs[1] != `{"skipped": true}` || listings() != 1 {
+		t.Errorf("the repair on start: output %s, %d listings; want skipped, 1 listing", outputs[1], listings())
+	}
+	if !strings.Contains(logs.String(), "Drift repair skipped: the last one is less than an interval old") {
+		t.Errorf("no skip in the logs:\n%s", logs.String())
+	}
+
+	// The repair that ran is made two hours old; the skipped one, recent,
+	// does not count: the next one runs.
+	if _, err := db.Exec(ctx, `UPDATE river_job SET created_at = created_at - interval '2 hours'
+		WHERE kind = 'triage_drift_repair' AND NOT metadata @> '{"output": {"skipped": true}}'`); err != nil {
+		t.Fatal(err)
+	}
+	if state, errs := runDriftRepair(ctx, t, second, db); state != "completed" || len(errs) != 0 || listings() != 2 {
+		t.Errorf("drift repair after an old one: %s, errors %q, %d listings; want 2", state, errs, listings())
+	}
+	if outputs := waitForDriftRepairs(ctx, t, db, 3); outputs[2] != "" {
+		t.Errorf("the third repair recorded %s", outputs[2])
+	}
+	want := []ReconcilePRArgs{
+		{InstallationID: 7, Owner: "openedx", Repo: "widgets", Number: 7},
+		{InstallationID: 7, Owner: "openedx", Repo: "widgets", Number: 5},
+	}
+	if got := queuedReconciles(ctx, t, db); !slices.Equal(got, want) {
+		t.Errorf("queued %+v\nwant %+v", got, want)
+	}
+}
+
+// waitForDriftRepairs waits until n drift repairs have completed, and
+// returns the recorded output of each ("" for none), in the order queued.
+func waitForDriftRepairs(ctx context.Context, t *testing.T, db *pgxpool.Pool, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		rows, err := db.Query(ctx, `SELECT coalesce(metadata->'output', 'null')::text FROM river_job
+			WHERE kind = 'triage_drift_repair' AND state = 'completed' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outputs) >= n {
+			for i, o := range outputs {
+				if o == "null" {
+					outputs[i] = ""
+				} else {
+					// Only whether it says skipped matters here.
+					var out struct{ Skipped bool }
+					if err := json.Unmarshal([]byte(o), &out); err != nil {
+						t.Fatal(err)
+					}
+					outputs[i] = fmt.Sprintf(`{"skipped": %t}`, out.Skipped)
+				}
+			}
+			return outputs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d drift repairs completed within 20s", n)
+	return nil
 }
 
 // syncBuffer collects log lines written from River's goroutines.
