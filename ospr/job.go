@@ -24,6 +24,10 @@ const QueueTriage = "triage"
 // spreads 12 attempts over about half a day).
 const reconcileMaxAttempts = 12
 
+// dataSnooze is how long a reconcile waits for contributor data that is
+// configured but not loaded yet.
+const dataSnooze = time.Minute
+
 // busySnooze is how long a reconcile waits when another reconcile of the
 // same pull request holds its lock.
 const busySnooze = 3 * time.Second
@@ -164,6 +168,12 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	res, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && first})
 	if errors.Is(err, ErrBusy) {
 		return river.JobSnooze(busySnooze)
+	}
+	if errors.Is(err, ErrNoContributorData) {
+		// Not this pull request's fault, and no attempt should be spent
+		// on it: wait for the data (the loader logs why it is missing).
+		logger.Warn().Err(err).Msg("Reconcile waits for the contributor data")
+		return river.JobSnooze(dataSnooze)
 	}
 	logger = logger.With().Str("pull_request", fmt.Sprintf("%s/%s#%d", a.Owner, a.Repo, a.Number)).Logger()
 	if err != nil {
