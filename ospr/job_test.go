@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/osprey-bot/osprey/handlers"
 	"github.com/osprey-bot/osprey/internal/testdb"
@@ -160,5 +161,23 @@ func TestPullRequestLockTakesTurns(t *testing.T) {
 	again, err := store.WithPullRequestLock(ctx, db, "openedx", "widgets", 7, func() error { return nil })
 	if !again || err != nil {
 		t.Errorf("the lock was not released: %v %v", again, err)
+	}
+}
+
+// A reconcile whose contributor data is configured but not loaded waits
+// (snoozed, no attempt spent) and writes nothing meanwhile.
+func TestReconcileWaitsForContributorData(t *testing.T) {
+	s := newScenario(t, "stranger")
+	db, _ := testdb.New(t)
+	s.rc.Directory = func() *Directory { return nil }
+	w := &ReconcileWorker{Service: &Service{Clients: s.clients, DB: db, Reconciler: s.rc}}
+	err := w.Work(context.Background(), &river.Job[ReconcilePRArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
+		Args: ReconcilePRArgs{InstallationID: installationID, Owner: "openedx", Repo: "widgets", Number: 7}})
+	var snooze *rivertype.JobSnoozeError
+	if !errors.As(err, &snooze) || snooze.Duration != dataSnooze {
+		t.Errorf("Work = %v, want a snooze of %s", err, dataSnooze)
+	}
+	if len(s.comments()) != 0 || len(s.fake.Statuses("openedx", "widgets", "abc123")) != 0 {
+		t.Error("wrote without contributor data")
 	}
 }

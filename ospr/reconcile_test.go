@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
@@ -27,6 +28,8 @@ type scenario struct {
 	// boards reaches the fake's Projects (v2) boards; the reconciler
 	// leaves boards alone until a test sets rc.Projects to it.
 	boards *GraphQLProjects
+	// clients creates the fake's clients, for a Service.
+	clients githubapp.ClientCreator
 }
 
 const installationID = 7
@@ -50,7 +53,7 @@ func newScenario(t *testing.T, author string) *scenario {
 	fake.AddPullRequest("openedx", "widgets", pr)
 	rules := testRules(t)
 	dir := testDirectory(t)
-	s := &scenario{t: t, fake: fake, gh: RESTGitHub{Client: client}, pr: pr, boards: NewGraphQLProjects(InstallationV4ClientFor(creator)), rc: &Reconciler{
+	s := &scenario{t: t, fake: fake, gh: RESTGitHub{Client: client}, pr: pr, boards: NewGraphQLProjects(InstallationV4ClientFor(creator)), clients: creator, rc: &Reconciler{
 		Defaults:          rules,
 		Directory:         func() *Directory { return dir },
 		Templates:         testTemplates(t),

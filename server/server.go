@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	if s.triage != nil {
 		// The worker is there even with the repair off, so that a repair
 		// queued before it was turned off still runs rather than fail.
-		river.AddWorker(workers, &ospr.DriftRepairWorker{Service: s.triage.service, Logger: s.triage.logger})
+		river.AddWorker(workers, &ospr.DriftRepairWorker{Service: s.triage.service, Logger: s.triage.logger, Interval: cfg.Triage.DriftRepair})
 		if cfg.Triage.DriftRepair > 0 {
 			periodicJobs = append(periodicJobs, ospr.DriftRepairPeriodicJob(cfg.Triage.DriftRepair))
 		}
