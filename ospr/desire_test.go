@@ -322,6 +322,7 @@ func TestPermittedBoards(t *testing.T) {
 		permited bool
 	}{
 		{"the server's board, another organisation's", ProjectRef{"program-office", 19}, nil, true},
+		{"the server's board, spelt otherwise", ProjectRef{"Program-Office", 19}, nil, true},
 		{"another board of that organisation", ProjectRef{"program-office", 20}, nil, false},
 		{"the pull request's organisation", ProjectRef{"OpenEdX", 3}, nil, true},
 		{"a listed owner", ProjectRef{"partner", 4}, []string{"Partner"}, true},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -157,7 +156,7 @@ func (g RESTGitHub) ConfigLayers(ctx context.Context, owner, repo string) ([]Lay
 		repo   string
 	}{{orgConfigLoader, ".github"}, {repoConfigLoader, repo}} {
 		c, err := at.loader.LoadConfig(ctx, g.Client, owner, at.repo, "")
-		if err != nil && transient(err) {
+		if err != nil && !leadsNowhere(err) {
 			return nil, fmt.Errorf("reading %s in %s: %w", c.Path, c.Source, err)
 		}
 		if err != nil {
@@ -174,22 +173,14 @@ func (g RESTGitHub) ConfigLayers(ctx context.Context, owner, repo string) ([]Lay
 	return layers, nil
 }
 
-// transient reports whether a failed GitHub read may succeed when tried
-// again: the network, GitHub's own errors (5xx), rate limits; not a 404 or
-// a file that says something impossible.
-func transient(err error) bool {
-	var rate *github.RateLimitError
-	var abuse *github.AbuseRateLimitError
-	var resp *github.ErrorResponse
-	var netErr net.Error
-	switch {
-	case errors.As(err, &rate), errors.As(err, &abuse), errors.As(err, &netErr),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return true
-	case errors.As(err, &resp):
-		return resp.Response == nil || resp.Response.StatusCode >= 500 || resp.Response.StatusCode == http.StatusTooManyRequests
-	}
-	return false
+// leadsNowhere reports whether appconfig failed because the repository's
+// file says something impossible (a remote reference to a file or
+// repository that does not exist, or an empty one): the repository's to
+// fix. Anything else (the network, GitHub's errors, rate limits, a cut-off
+// answer, a permission the app lacks) is tried again later rather than
+// pinned on the repository.
+func leadsNowhere(err error) bool {
+	return strings.Contains(err.Error(), "invalid remote reference") || strings.Contains(err.Error(), "invalid remote value")
 }
 
 // UserName implements GitHub.

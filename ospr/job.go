@@ -171,8 +171,9 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	}
 	if errors.Is(err, ErrNoContributorData) {
 		// Not this pull request's fault, and no attempt should be spent
-		// on it: wait for the data (the loader logs why it is missing).
-		logger.Warn().Err(err).Msg("Reconcile waits for the contributor data")
+		// on it: wait for the data, however long (the loader logs why it
+		// is missing at every reload, loudly; this would only repeat it).
+		logger.Debug().Err(err).Msg("Reconcile waits for the contributor data")
 		return river.JobSnooze(dataSnooze)
 	}
 	logger = logger.With().Str("pull_request", fmt.Sprintf("%s/%s#%d", a.Owner, a.Repo, a.Number)).Logger()

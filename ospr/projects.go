@@ -58,7 +58,9 @@ var ErrNoAccess = errors.New("the app may not do this on the board " +
 // refused turns GitHub's refusal of a permission into ErrNoAccess.
 func refused(err error) error {
 	msg := strings.ToLower(err.Error())
-	if strings.Contains(msg, "resource not accessible by integration") || strings.Contains(msg, "forbidden") {
+	// Only GitHub's words for a missing permission: a bare 403 is also
+	// how GraphQL's secondary rate limit answers, which passes.
+	if strings.Contains(msg, "resource not accessible by integration") {
 		return fmt.Errorf("%w: %v", ErrNoAccess, err)
 	}
 	return err

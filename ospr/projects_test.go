@@ -440,4 +440,7 @@ func TestRefusalsAreConfigurationProblems(t *testing.T) {
 	if err := refused(errors.New("Could not resolve to a node with the global id of 'PR_x'")); IsConfigProblem(err) {
 		t.Errorf("an unresolved node is not a configuration problem: %v", err)
 	}
+	if err := refused(errors.New("non-200 OK status code: 403 Forbidden body: \"You have exceeded a secondary rate limit\"")); IsConfigProblem(err) {
+		t.Errorf("a secondary rate limit is not a configuration problem: %v", err)
+	}
 }

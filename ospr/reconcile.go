@@ -184,10 +184,12 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 // name it, when it belongs to the pull request's organisation, or when its
 // owner is one of owners (case-insensitive).
 func PermittedBoards(boards []ProjectRef, prOwner string, server Rules, owners []string) (permitted, refused []ProjectRef) {
+	same := func(a ProjectRef, b *ProjectRef) bool {
+		return b != nil && a.Number == b.Number && strings.EqualFold(a.Owner, b.Owner)
+	}
 	for _, b := range boards {
 		switch {
-		case server.Projects.ospr != nil && b == *server.Projects.ospr,
-			server.Projects.blended != nil && b == *server.Projects.blended,
+		case same(b, server.Projects.ospr), same(b, server.Projects.blended),
 			strings.EqualFold(b.Owner, prOwner), containsFold(owners, b.Owner):
 			permitted = append(permitted, b)
 		default:
@@ -378,7 +380,10 @@ func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules
 	}
 	o := Observed{Labels: pr.Labels}
 	var err error
-	if !fresh { // fresh: no comment or status of osprey's yet
+	// Fresh: no comment or status of osprey's yet. The previous bot's
+	// comment, though, may still be on its way to the replica (or that bot
+	// still running): with one configured, the comments are listed.
+	if !fresh || len(rc.PreviousBotLogins) > 0 {
 		if o.Comment, err = rc.firstComment(ctx, gh, pr); err != nil {
 			return facts, o, err
 		}

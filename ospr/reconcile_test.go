@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/osprey-bot/osprey/internal/fakegithub"
@@ -253,19 +254,8 @@ func TestFreshReconcileTrustsTheReplicaOnlyWithoutABotComment(t *testing.T) {
 	s := newScenario(t, "stranger")
 	db, _ := testdb.New(t)
 	s.rc.Replica = StoreReplica{DB: db}
-	data, err := json.Marshal(s.pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr github.PullRequest
-	if err := json.Unmarshal(data, &pr); err != nil {
-		t.Fatal(err)
-	}
-	r := store.NewReplicator(store.ViaWebhook, time.Now())
-	r.PullRequest(&pr)
-	if err := r.Commit(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
+	s.rc.PreviousBotLogins = nil // with one, the comments are listed anyway
+	replicate(t, db, s.pr)
 	fresh := Request{Owner: "openedx", Repo: "widgets", Number: 7, Fresh: true}
 
 	before := len(s.fake.Requests())
@@ -329,21 +319,9 @@ func TestFreshReconcileAfterALostAnswer(t *testing.T) {
 	db, _ := testdb.New(t)
 	replica := StoreReplica{DB: db}
 	s.rc.Replica = replica
-	data, err := json.Marshal(s.pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr github.PullRequest
-	if err := json.Unmarshal(data, &pr); err != nil {
-		t.Fatal(err)
-	}
-	r := store.NewReplicator(store.ViaWebhook, time.Now())
-	r.PullRequest(&pr)
-	if err := r.Commit(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
+	pr := replicate(t, db, s.pr)
 	// The earlier reconcile: marked, then its comment landed unseen.
-	if err := replica.MarkWrite(context.Background(), FromGitHub(&pr)); err != nil {
+	if err := replica.MarkWrite(context.Background(), pr); err != nil {
 		t.Fatal(err)
 	}
 	s.fake.AddComment("openedx", "widgets", 7, s.fake.BotLogin(), "Welcome!\n"+Marker("external_pr")+"\n")
@@ -388,4 +366,40 @@ func TestReconcileReportsABrokenRemoteConfig(t *testing.T) {
 	if len(s.comments()) != 0 {
 		t.Error("commented under a broken config")
 	}
+}
+
+// With a previous bot configured, a fresh reconcile still lists the
+// comments: that bot's comment may not have reached the replica yet.
+func TestFreshReconcileListsCommentsWhileAPreviousBotMayComment(t *testing.T) {
+	s := newScenario(t, "stranger")
+	db, _ := testdb.New(t)
+	s.rc.Replica = StoreReplica{DB: db}
+	replicate(t, db, s.pr)
+	s.fake.AddComment("openedx", "widgets", 7, "openedx-webhooks", "Thanks!\n"+Marker("external_pr")+"\n")
+	if _, err := s.rc.Run(context.Background(), s.gh, Request{Owner: "openedx", Repo: "widgets", Number: 7, Fresh: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.comments(); len(c) != 1 || c[0].User != "openedx-webhooks" {
+		t.Errorf("comments = %+v, want only the previous bot's", c)
+	}
+}
+
+// replicate writes the pull request (as the fake holds it) into the
+// replica, as its opened delivery would, and returns it.
+func replicate(t *testing.T, db *pgxpool.Pool, object map[string]any) PR {
+	t.Helper()
+	data, err := json.Marshal(object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr github.PullRequest
+	if err := json.Unmarshal(data, &pr); err != nil {
+		t.Fatal(err)
+	}
+	r := store.NewReplicator(store.ViaWebhook, time.Now())
+	r.PullRequest(&pr)
+	if err := r.Commit(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	return FromGitHub(&pr)
 }
