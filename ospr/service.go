@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -56,28 +57,53 @@ func (s *Service) Run(ctx context.Context, installation int64, req Request) (Res
 }
 
 // AppIdentity is the app's own account: the login its comments and events
-// carry ("<slug>[bot]"). It is read once from GitHub (GET /app) unless
-// configured.
+// carry ("<slug>[bot]"). GitHub's word wins: GET /app when it answers, or
+// the login GitHub wrote osprey's comment under (Learn). A configured
+// login (triage.app_login) serves until then, and is reported when wrong.
 type AppIdentity struct {
-	clients githubapp.ClientCreator
+	clients    githubapp.ClientCreator
+	configured string
 
-	mu    sync.Mutex
-	login string
+	mu       sync.Mutex
+	login    string    // the best known
+	verified bool      // GitHub said so
+	asked    time.Time // when GitHub was last asked, to ask at most once a minute
 }
+
+// askAgain is how long AppIdentity waits before asking GitHub again after
+// GET /app failed.
+const askAgain = time.Minute
 
 // NewAppIdentity returns the identity of the app clients authenticate as;
-// login, when not empty, is taken as it is instead of asking GitHub.
+// login, when not empty, is used until GitHub has been asked.
 func NewAppIdentity(clients githubapp.ClientCreator, login string) *AppIdentity {
-	return &AppIdentity{clients: clients, login: login}
+	login = strings.ToLower(login)
+	return &AppIdentity{clients: clients, configured: login, login: login}
 }
 
-// Login is the app's bot login, asking GitHub the first time.
+// Login is the app's bot login, asking GitHub until it has answered once.
 func (a *AppIdentity) Login(ctx context.Context) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.login != "" {
+	if a.verified || a.clients == nil || (a.login != "" && time.Since(a.asked) < askAgain) {
+		if a.login == "" {
+			return "", errors.New("the app's login is not known (no GitHub access, no triage.app_login)")
+		}
 		return a.login, nil
 	}
+	a.asked = time.Now()
+	slug, err := a.slug(ctx)
+	if err != nil {
+		if a.login != "" {
+			return a.login, nil // the configured one, until GitHub answers
+		}
+		return "", err
+	}
+	a.settle(ctx, slug+"[bot]")
+	return a.login, nil
+}
+
+func (a *AppIdentity) slug(ctx context.Context) (string, error) {
 	client, err := a.clients.NewAppClient()
 	if err != nil {
 		return "", fmt.Errorf("creating the app client: %w", err)
@@ -89,8 +115,18 @@ func (a *AppIdentity) Login(ctx context.Context) (string, error) {
 	if app.GetSlug() == "" {
 		return "", errors.New("GitHub did not say the app's slug (GET /app)")
 	}
-	a.login = strings.ToLower(app.GetSlug()) + "[bot]"
-	return a.login, nil
+	return strings.ToLower(app.GetSlug()), nil
+}
+
+// settle takes login as GitHub's word, saying so when triage.app_login
+// disagrees. The caller holds mu.
+func (a *AppIdentity) settle(ctx context.Context, login string) {
+	login = strings.ToLower(login)
+	if a.configured != "" && a.configured != login {
+		zerolog.Ctx(ctx).Error().Str("configured", a.configured).Str("actual", login).
+			Msg("GitHub knows osprey under another login than triage.app_login: using GitHub's; fix triage.app_login")
+	}
+	a.login, a.verified = login, true
 }
 
 // Learn makes login the app's login: GitHub wrote one of osprey's comments
@@ -98,12 +134,10 @@ func (a *AppIdentity) Login(ctx context.Context) (string, error) {
 func (a *AppIdentity) Learn(ctx context.Context, login string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if strings.EqualFold(a.login, login) {
+	if a.verified && strings.EqualFold(a.login, login) {
 		return
 	}
-	zerolog.Ctx(ctx).Error().Str("configured", a.login).Str("actual", login).
-		Msg("GitHub writes osprey's comments under another login than triage.app_login: using GitHub's; fix triage.app_login")
-	a.login = strings.ToLower(login)
+	a.settle(ctx, login)
 }
 
 // Logins is Login as a list, for Reconciler.BotLogins.
