@@ -21,6 +21,7 @@ import (
 
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
+	"github.com/osprey-bot/osprey/internal/testlog"
 	"github.com/osprey-bot/osprey/server"
 	"github.com/osprey-bot/osprey/store"
 )
@@ -42,7 +43,7 @@ type harness struct {
 	http   *httptest.Server
 	db     *pgxpool.Pool
 	fake   *fakegithub.Server
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	stopMu sync.Mutex
 	stop   func()
 }
@@ -94,7 +95,7 @@ func newHarnessOn(t *testing.T, dbURL string, options ...harnessOption) *harness
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, cfg.NewLogger(io.MultiWriter(logs, testWriter{t})), opts)
 	if err != nil {
@@ -222,24 +223,6 @@ func fixture(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-// syncBuffer collects log output safely across goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testWriter shows the server's logs in `go test -v` output.
