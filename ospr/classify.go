@@ -12,6 +12,7 @@ type PR struct {
 	Owner, Repo       string // of the base repository
 	RepoID            int64  // GitHub's id of the base repository
 	Number            int
+	ID                int64  // GitHub's numeric id of the pull request
 	NodeID            string // GraphQL id, for Projects (v2)
 	Title             string
 	Author            string
