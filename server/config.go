@@ -41,6 +41,7 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultTriageWorkers   = 10
 	DefaultDataReload      = 5 * time.Minute
+	DefaultJiraTimeout     = 30 * time.Second
 )
 
 // Config is the server configuration: config.yml, then the credentials file
@@ -87,6 +88,13 @@ type Config struct {
 	APIToken string `yaml:"api_token"`
 
 	Triage TriageConfig `yaml:"triage"`
+
+	Jira struct {
+		// Servers is where the Jira servers file is (a path, a URL or
+		// github:OWNER/REPO/PATH); empty: no Jira.
+		Servers string        `yaml:"servers"`
+		Timeout time.Duration `yaml:"timeout"`
+	} `yaml:"jira"`
 }
 
 // TriageConfig is the server's side of the OSPR triage: whether it runs,
@@ -166,6 +174,8 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_TRIAGE_TEMPLATES_DIR", key: "triage.templates_dir", target: &t.TemplatesDir},
 		{env: "OSPREY_TRIAGE_DRIFT_REPAIR", key: "triage.drift_repair", target: &t.DriftRepair},
 		{env: "OSPREY_TRIAGE_BOARD_OWNERS", key: "triage.board_owners", target: &t.BoardOwners},
+		{env: "OSPREY_JIRA_SERVERS", key: "jira.servers", target: &c.Jira.Servers},
+		{env: "OSPREY_JIRA_TIMEOUT", key: "jira.timeout", target: &c.Jira.Timeout},
 	}
 }
 
@@ -193,6 +203,7 @@ func DefaultConfig() Config {
 	c.Triage.Workers = DefaultTriageWorkers
 	c.Triage.DataReload = DefaultDataReload
 	c.Triage.Rules = ospr.DefaultRules()
+	c.Jira.Timeout = DefaultJiraTimeout
 	return c
 }
 
@@ -436,6 +447,9 @@ func (c *Config) Validate() error {
 			key += "." + se.Key
 		}
 		bad(key, "config.yml only", "%v", err)
+	}
+	if c.Jira.Timeout <= 0 {
+		bad("jira.timeout", "OSPREY_JIRA_TIMEOUT", "must be positive")
 	}
 	app := c.GitHub.App
 	if !c.SetupMode() {
