@@ -15,6 +15,7 @@ type PR struct {
 	ID                int64  // GitHub's numeric id of the pull request
 	NodeID            string // GraphQL id, for Projects (v2)
 	Title             string
+	Body              string
 	Author            string
 	AuthorType        string // "User", "Bot", …
 	AuthorAssociation string

@@ -71,7 +71,7 @@ func FromGitHub(pr *github.PullRequest) PR {
 	base := pr.GetBase().GetRepo()
 	out := PR{
 		Owner: base.GetOwner().GetLogin(), Repo: base.GetName(), RepoID: base.GetID(), Number: pr.GetNumber(),
-		ID: pr.GetID(), NodeID: pr.GetNodeID(), Title: pr.GetTitle(), Author: pr.GetUser().GetLogin(), AuthorType: pr.GetUser().GetType(),
+		ID: pr.GetID(), NodeID: pr.GetNodeID(), Title: pr.GetTitle(), Body: pr.GetBody(), Author: pr.GetUser().GetLogin(), AuthorType: pr.GetUser().GetType(),
 		AuthorAssociation: pr.GetAuthorAssociation(), Draft: pr.GetDraft(), Private: base.GetPrivate(),
 		State: pr.GetState(), Merged: pr.GetMerged() || pr.MergedAt != nil, HeadSHA: pr.GetHead().GetSHA(),
 		CreatedAt: pr.GetCreatedAt().Time, ClosedAt: pr.GetClosedAt().Time, MergedAt: pr.GetMergedAt().Time,

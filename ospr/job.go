@@ -169,6 +169,11 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	if errors.Is(err, ErrBusy) {
 		return river.JobSnooze(busySnooze)
 	}
+	if errors.Is(err, ErrJiraIntentPending) {
+		// An earlier attempt may have made the Jira issue unheard: give
+		// Jira's search the time to show it.
+		return river.JobSnooze(JiraSettle)
+	}
 	if errors.Is(err, ErrNoContributorData) {
 		// Not this pull request's fault, and no attempt should be spent
 		// on it: wait for the data, however long (the loader logs why it

@@ -34,6 +34,8 @@ type Observed struct {
 	Comment *BotComment
 	// Items are the pull request's items, by project.
 	Items map[ProjectRef]ProjectItem
+	// Jira are the Jira comments already on the pull request.
+	Jira JiraComments
 }
 
 // ActionKind says what an action does.
@@ -60,8 +62,12 @@ type Action struct {
 	Comment   CommentKind // create-comment, edit-comment
 	Body      string      // create-comment, edit-comment
 	Project   ProjectRef  // add-to-project, set-field
-	Field     string      // set-field
+	Field     string      // set-field; jira-issue: the issue type
 	Value     string      // set-field
+	Nick      string      // jira-issue, jira-comment
+	// Err says why a jira-issue cannot be made yet (its mapping file is
+	// not loaded); applying it fails with it, so the job is retried.
+	Err string
 }
 
 func (a Action) String() string {
@@ -78,6 +84,13 @@ func (a Action) String() string {
 		return fmt.Sprintf("%s %s", a.Kind, a.Project)
 	case SetField:
 		return fmt.Sprintf("%s %s %q=%q", a.Kind, a.Project, a.Field, a.Value)
+	case CreateJiraIssue:
+		if a.Err != "" {
+			return fmt.Sprintf("%s jira:%s (waiting: %s)", a.Kind, a.Nick, a.Err)
+		}
+		return fmt.Sprintf("%s jira:%s project %s type %s", a.Kind, a.Nick, a.Project.Owner, a.Field)
+	case CommentNoJira:
+		return fmt.Sprintf("%s jira:%s %s", a.Kind, a.Nick, a.Comment)
 	}
 	return string(a.Kind)
 }

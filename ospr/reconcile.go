@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/osprey-bot/osprey/jiramap"
 )
 
 // catalogFile is the repository file that names its owner and extra projects.
@@ -44,6 +47,8 @@ type Reconciler struct {
 	// Replica is osprey's copy of GitHub; nil reads everything from
 	// GitHub.
 	Replica Replica
+	// Jira makes the issues jira:<nick> labels ask for; nil: no Jira.
+	Jira *JiraStep
 	// BoardOwners are the accounts, besides the pull request's own
 	// organisation, whose boards an organisation's or repository's
 	// settings or catalog may name. The boards of Defaults are always
@@ -147,6 +152,13 @@ func (rc *Reconciler) Run(ctx context.Context, gh GitHub, req Request) (Result, 
 	}
 	observed.Items = items
 	res.Actions = Plan(pr, desired, observed, rules.OSPRProject())
+	if rc.Jira != nil && !desired.Off {
+		var allowed []string
+		if len(rules.JiraNicks) > 0 {
+			allowed = rules.JiraNicks
+		}
+		res.Actions = append(res.Actions, PlanJira(pr.Owner+"/"+pr.Repo, pr.Labels, rc.Jira.Config(), allowed, observed.Jira)...)
+	}
 	if req.DryRun || len(res.Actions) == 0 {
 		return res, errors.Join(retry...)
 	}
@@ -363,7 +375,7 @@ func flatten(err error) []error {
 // app, a board or field that does not exist.
 func IsConfigProblem(err error) bool {
 	return errors.Is(err, ErrNoInstallation) || errors.Is(err, ErrNoSuchProject) || errors.Is(err, ErrNoSuchField) ||
-		errors.Is(err, ErrNoAccess)
+		errors.Is(err, ErrNoAccess) || jiramap.IsAuth(err)
 }
 
 // observe reads what desire and plan need: the bot's first comment, the
@@ -384,7 +396,7 @@ func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules
 	// comment, though, may still be on its way to the replica (or that bot
 	// still running): with one configured, the comments are listed.
 	if !fresh || len(rc.PreviousBotLogins) > 0 {
-		if o.Comment, err = rc.firstComment(ctx, gh, pr); err != nil {
+		if o.Comment, o.Jira, err = rc.botComments(ctx, gh, pr); err != nil {
 			return facts, o, err
 		}
 	}
@@ -407,27 +419,31 @@ func (rc *Reconciler) observe(ctx context.Context, gh GitHub, pr PR, rules Rules
 	return facts, o, nil
 }
 
-// firstComment finds the first bot comment: osprey's own, or its
-// predecessor's (adopted, not editable).
-func (rc *Reconciler) firstComment(ctx context.Context, gh GitHub, pr PR) (*BotComment, error) {
+// botComments finds the first bot comment, osprey's own or its
+// predecessor's (adopted, not editable),
+// and the Jira comments of both.
+func (rc *Reconciler) botComments(ctx context.Context, gh GitHub, pr PR) (*BotComment, JiraComments, error) {
 	own, err := rc.ownLogins(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	comments, err := gh.IssueComments(ctx, pr.Owner, pr.Repo, pr.Number)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var first *BotComment
+	var bodies []string
 	for _, c := range comments {
 		mine := containsFold(own, c.Author)
 		if !mine && !containsFold(rc.PreviousBotLogins, c.Author) {
 			continue
 		}
-		if kind, ok := FirstCommentKind(c.Body); ok {
-			return &BotComment{ID: c.ID, Kind: kind, Body: c.Body, Editable: mine}, nil
+		bodies = append(bodies, c.Body)
+		if kind, ok := FirstCommentKind(c.Body); ok && first == nil {
+			first = &BotComment{ID: c.ID, Kind: kind, Body: c.Body, Editable: mine}
 		}
 	}
-	return nil, nil
+	return first, ReadJiraComments(bodies), nil
 }
 
 // catalog reads the repository's catalog-info.yaml; nil when it has none.
@@ -524,6 +540,15 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 		return nil
 	case EditComment:
 		return gh.EditComment(ctx, pr.Owner, pr.Repo, a.CommentID, a.Body)
+	case CreateJiraIssue, CommentNoJira:
+		c, err := rc.Jira.apply(ctx, gh, pr, pr.Body, a, time.Now())
+		if err != nil || rc.Replica == nil {
+			return err
+		}
+		if err := rc.Replica.RecordComment(ctx, pr, c); err != nil {
+			return fmt.Errorf("comment %d written, but not put in the replica: %w", c.ID, err)
+		}
+		return nil
 	case AddToProject:
 		item, err := rc.Projects.AddItem(ctx, a.Project, pr.NodeID)
 		if err != nil {

@@ -28,6 +28,9 @@ type Rules struct {
 	// AgreementURL is where authors sign a contributor agreement ("" for
 	// no link in the comment).
 	AgreementURL string `yaml:"agreement_url"`
+	// JiraNicks restricts the jira:<nick> labels that apply (a repository
+	// may narrow the servers, never add one); empty: all.
+	JiraNicks []string `yaml:"jira_nicks"`
 	// CatalogProjectsAnnotation is the catalog-info.yaml annotation that
 	// lists extra boards ("org:num, org:num").
 	CatalogProjectsAnnotation string `yaml:"catalog_projects_annotation"`

@@ -22,11 +22,13 @@ type triage struct {
 	enqueuer *ospr.Enqueuer
 	identity *ospr.AppIdentity
 	loader   *ospr.DirectoryLoader
+	jira     *ospr.JiraLoader // nil without jira.servers
 	reload   time.Duration
 	logger   zerolog.Logger
 }
 
-func newTriage(cfg TriageConfig, clients githubapp.ClientCreator, pool *pgxpool.Pool, inserter func() ospr.Inserter, logger zerolog.Logger) (*triage, error) {
+func newTriage(all Config, clients githubapp.ClientCreator, pool *pgxpool.Pool, inserter func() ospr.Inserter, logger zerolog.Logger) (*triage, error) {
+	cfg := all.Triage
 	var dir *os.Root
 	templates, err := func() (*ospr.Templates, error) {
 		if cfg.TemplatesDir == "" {
@@ -58,6 +60,10 @@ func newTriage(cfg TriageConfig, clients githubapp.ClientCreator, pool *pgxpool.
 		Replica:           ospr.StoreReplica{DB: pool},
 		BoardOwners:       cfg.BoardOwners,
 	}}
+	if all.Jira.Servers != "" {
+		t.jira = ospr.NewJiraLoader(ospr.DataSource(all.Jira.Servers), nil, ospr.RepoFileReaderFor(clients), os.LookupEnv, logger)
+		t.service.Reconciler.Jira = &ospr.JiraStep{Config: t.jira.Config, DB: pool, Timeout: all.Jira.Timeout}
+	}
 	if cfg.People == "" {
 		logger.Warn().Msg("No contributor data configured (triage.people, triage.institutions): every outside author counts as having no agreement")
 	}
@@ -85,6 +91,9 @@ func (t *triage) start(ctx context.Context) {
 				if t.loaderConfigured() {
 					_ = t.loader.Reload(ctx)
 				}
+				if t.jira != nil {
+					_ = t.jira.Reload(ctx) // it logs its own failures
+				}
 			}
 		}
 	}()
@@ -100,6 +109,11 @@ func (t *triage) prepare(ctx context.Context) error {
 	if t.loaderConfigured() {
 		if err := t.loader.Reload(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("loading the contributor data: %w", err))
+		}
+	}
+	if t.jira != nil {
+		if err := t.jira.Reload(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("loading the Jira configuration: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -320,3 +320,19 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, owner, rep
 	s.lists[listPath] = append([]any{status}, s.lists[listPath]...)
 	writeJSON(w, http.StatusCreated, status)
 }
+
+// DeleteComment removes comment id from pull request number, as a person
+// deleting it on GitHub would.
+func (s *Server) DeleteComment(owner, repo string, number int, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := fmt.Sprintf("/repos/%s/%s/issues/%d/comments", owner, repo, number)
+	kept := []any{}
+	for _, c := range s.lists[key] {
+		if m, ok := c.(map[string]any); ok && fmt.Sprint(m["id"]) == fmt.Sprint(id) {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	s.lists[key] = kept
+}

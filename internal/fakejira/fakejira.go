@@ -85,8 +85,8 @@ type Request struct {
 type Server struct {
 	*httptest.Server
 
-	Mode    Mode
-	Account Account
+	Mode    Mode    // which Jira it is, fixed by New
+	Account Account // the only user it lets in, fixed by New
 
 	mu        sync.Mutex
 	projects  map[string]*project // key → project
@@ -203,11 +203,11 @@ func (s *Server) SetSearchLag(lag time.Duration) {
 }
 
 // FailNext makes the next n requests of method to a path starting with
-// pathPrefix answer status, with a Jira error body and, if retryAfter is
+// pathPrefix answer status (400 to 599), with a Jira error body and, if retryAfter is
 // not empty, a Retry-After header. They fail before authentication, as a
 // proxy or an overloaded Jira would, and change nothing.
 func (s *Server) FailNext(method, pathPrefix string, n, status int, retryAfter string) {
-	if status < 100 || status > 599 {
+	if status < 400 || status > 599 {
 		panic(fmt.Sprintf("fakejira: FailNext with status %d", status))
 	}
 	s.addFault(&fault{method: method, prefix: pathPrefix, left: n, status: status, retryAfter: retryAfter})
@@ -288,6 +288,11 @@ func (s *Server) Count(method, path string, status int) int {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	status := 0
+	defer func() { // deferred, to log requests aborted by a panic too
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: status})
+		s.mu.Unlock()
+	}()
 	switch f := s.takeFault(r.Method, r.URL.Path); {
 	case f != nil && f.hang:
 		s.hang(r)
@@ -311,9 +316,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.route(rec, r)
 		status = rec.status
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: status})
-	s.mu.Unlock()
 }
 
 // hang waits until the client gives up on r or the server closes.

@@ -532,6 +532,7 @@ func TestJQLErrors(t *testing.T) {
 		{`labels = empty`, "'empty' is a reserved JQL word. You must surround it in quotation marks to use it in a query. (line 1, character 10)"},
 		{`labels = v1.2`, `The character '.' is a reserved JQL character. You must enclose it in a string or use the escape '\u002e' instead. (line 1, character 12)`},
 		{`labels = "unfinished`, "The quoted string 'unfinished' has not been completed. (line 1, character 10)"},
+		{`labels = "abc\`, `The quoted string 'abc\' has not been completed. (line 1, character 10)`},
 		{`labels = "a\qb"`, `The escape sequence '\q' is not valid. (line 1, character 10)`},
 		{`labels = "a\u00zzb"`, `The escape sequence '\u00zz' is not valid. (line 1, character 10)`},
 		{`labels in "a"`, `Expecting '(' but got '"a"'. (line 1, character 11)`},
@@ -749,6 +750,7 @@ func TestFailNext(t *testing.T) {
 	for _, f := range []func(){
 		func() { s.FailNext(http.MethodGet, "/", 0, 500, "") },
 		func() { s.FailNext(http.MethodGet, "/", 1, 0, "") },
+		func() { s.FailNext(http.MethodGet, "/", 1, http.StatusOK, "") },
 		func() { s.HangNext(http.MethodGet, "/", -1) },
 	} {
 		func() {
