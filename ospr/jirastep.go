@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/jiramap"
 )
@@ -151,6 +152,10 @@ type JiraStep struct {
 	Config  func() *JiraConfig
 	DB      *pgxpool.Pool
 	Timeout time.Duration
+	// Healthy, when set, is told after each call whether a server took
+	// osprey's credentials (false after a 401 or 403): the metric
+	// operators alert on.
+	Healthy func(nick string, ok bool)
 
 	mu      sync.Mutex
 	clients map[string]*jiramap.Client // by server URL and email
@@ -193,6 +198,13 @@ func (j *JiraStep) apply(ctx context.Context, gh GitHub, pr PR, body string, a A
 		return IssueComment{}, err
 	}
 	key, _, err := EnsureJiraIssue(ctx, j.DB, client, pr, strings.ToLower(a.Nick), target, pr.Title, JiraIssueBody(pr, body), now)
+	if j.Healthy != nil && (err == nil || jiramap.IsAuth(err)) {
+		j.Healthy(srv.Nick, err == nil)
+	}
+	if jiramap.IsAuth(err) {
+		zerolog.Ctx(ctx).Error().Err(err).Str("jira", srv.String()).
+			Msg("Jira refuses osprey's credentials or permissions: fix the servers file; not retried until the next event")
+	}
 	if err != nil {
 		return IssueComment{}, err
 	}

@@ -2,12 +2,15 @@ package ospr
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/internal/fakegithub"
@@ -122,6 +125,8 @@ func TestJiraUnknownNickAndUnmappedRepo(t *testing.T) {
 // issue is still made.
 func TestJiraBadCredentials(t *testing.T) {
 	s := newJiraScenario(t, "jira:other", "jira:test1")
+	health := map[string]bool{}
+	s.rc.Jira.Healthy = func(nick string, ok bool) { health[nick] = ok }
 	res, err := s.rc.Reconcile(context.Background(), s.gh, "openedx", "widgets", 7, false)
 	if err != nil {
 		t.Fatalf("bad credentials failed the reconcile (it would be retried): %v", err)
@@ -131,6 +136,32 @@ func TestJiraBadCredentials(t *testing.T) {
 	}
 	if len(s.jira.Issues()) != 1 || len(s.jiraComments()) != 1 {
 		t.Errorf("%d issues, %d comments", len(s.jira.Issues()), len(s.jiraComments()))
+	}
+	if health["other"] || !health["test1"] {
+		t.Errorf("health = %v", health)
+	}
+}
+
+// A repository's jira_nicks narrows the servers that apply to it.
+func TestJiraNicksOfARepository(t *testing.T) {
+	s := newJiraScenario(t, "jira:test1")
+	s.fake.SetFile("openedx", "widgets", ".github/osprey.yml", []byte("jira_nicks: [other]\n"))
+	s.reconcile()
+	if c := s.jiraComments(); len(c) != 1 || !strings.Contains(c[0].Body, Marker("no-jira-server")) || len(s.jira.Issues()) != 0 {
+		t.Errorf("comments %+v, %d issues", c, len(s.jira.Issues()))
+	}
+}
+
+// Jira's 429 makes the job wait as long as Jira asked, spending no attempt.
+func TestJiraRetryAfterSnoozesTheJob(t *testing.T) {
+	s := newJiraScenario(t, "jira:test1")
+	s.jira.FailNext("POST", "/rest/api/2/issue", 1, 429, "42")
+	w := &ReconcileWorker{Service: &Service{Clients: s.clients, DB: s.rc.Jira.DB, Reconciler: s.rc}}
+	err := w.Work(context.Background(), &river.Job[ReconcilePRArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
+		Args: ReconcilePRArgs{InstallationID: installationID, Owner: "openedx", Repo: "widgets", Number: 7}})
+	var snooze *rivertype.JobSnoozeError
+	if !errors.As(err, &snooze) || snooze.Duration != 42*time.Second {
+		t.Errorf("Work = %v, want a snooze of 42s", err)
 	}
 }
 

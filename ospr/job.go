@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/osprey-bot/osprey/handlers"
+	"github.com/osprey-bot/osprey/jiramap"
 )
 
 // QueueTriage is the River queue reconciles run in, apart from deliveries
@@ -168,6 +169,11 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 	res, err := w.Service.Run(ctx, a.InstallationID, Request{Owner: a.Owner, Repo: a.Repo, Number: a.Number, Fresh: a.Opened && first})
 	if errors.Is(err, ErrBusy) {
 		return river.JobSnooze(busySnooze)
+	}
+	if wait, ok := jiramap.RetryAfter(err); ok {
+		// Jira asked to be left alone for a while: no attempt spent.
+		logger.Warn().Err(err).Dur("retry_after", wait).Msg("Jira is rate-limiting osprey: the reconcile waits as asked")
+		return river.JobSnooze(wait)
 	}
 	if errors.Is(err, ErrJiraIntentPending) {
 		// An earlier attempt may have made the Jira issue unheard: give

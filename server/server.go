@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	}
 	base := handlers.Base{DB: pool, Clients: clients, Now: opts.Now, Recent: store.NewRecentWrites(recentWritesMax)}
 	if cfg.Triage.Enabled {
-		if s.triage, err = newTriage(cfg, clients, pool, s.inserter, logger); err != nil {
+		if s.triage, err = newTriage(cfg, clients, pool, s.inserter, registry, logger); err != nil {
 			pool.Close()
 			return nil, err
 		}

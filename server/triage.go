@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/ospr"
@@ -27,7 +29,7 @@ type triage struct {
 	logger   zerolog.Logger
 }
 
-func newTriage(all Config, clients githubapp.ClientCreator, pool *pgxpool.Pool, inserter func() ospr.Inserter, logger zerolog.Logger) (*triage, error) {
+func newTriage(all Config, clients githubapp.ClientCreator, pool *pgxpool.Pool, inserter func() ospr.Inserter, registry prometheus.Registerer, logger zerolog.Logger) (*triage, error) {
 	cfg := all.Triage
 	var dir *os.Root
 	templates, err := func() (*ospr.Templates, error) {
@@ -62,7 +64,7 @@ func newTriage(all Config, clients githubapp.ClientCreator, pool *pgxpool.Pool, 
 	}}
 	if all.Jira.Servers != "" {
 		t.jira = ospr.NewJiraLoader(ospr.DataSource(all.Jira.Servers), nil, ospr.RepoFileReaderFor(clients), os.LookupEnv, logger)
-		t.service.Reconciler.Jira = &ospr.JiraStep{Config: t.jira.Config, DB: pool, Timeout: all.Jira.Timeout}
+		t.service.Reconciler.Jira = &ospr.JiraStep{Config: t.jira.Config, DB: pool, Timeout: all.Jira.Timeout, Healthy: jiraHealth(registry)}
 	}
 	if cfg.People == "" {
 		logger.Warn().Msg("No contributor data configured (triage.people, triage.institutions): every outside author counts as having no agreement")
@@ -130,3 +132,20 @@ func (t *triage) directory() *ospr.Directory {
 }
 
 func (t *triage) loaderConfigured() bool { return t.loader != nil && t.loader.Configured() }
+
+// jiraHealth is the osprey_jira_server_up gauge: 1 while a Jira server
+// takes osprey's credentials, 0 after it refused them (401, 403).
+func jiraHealth(registry prometheus.Registerer) func(nick string, ok bool) {
+	up := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "osprey_jira_server_up",
+		Help: "1 while the Jira server took osprey's credentials on the last call, 0 after it refused them (401 or 403).",
+	}, []string{"nick"})
+	registry.MustRegister(up)
+	return func(nick string, ok bool) {
+		v := 0.0
+		if ok {
+			v = 1
+		}
+		up.WithLabelValues(strings.ToLower(nick)).Set(v)
+	}
+}
