@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/osprey-bot/osprey/internal/fakegithub"
+	"github.com/osprey-bot/osprey/internal/fakejira"
 	"github.com/osprey-bot/osprey/ospr"
 	"github.com/osprey-bot/osprey/server"
 	"github.com/osprey-bot/osprey/store"
@@ -35,7 +38,17 @@ const (
 
 func newTriageWorld(t *testing.T, author string) *triageWorld {
 	t.Helper()
+	return newTriageWorldWith(t, author, nil)
+}
+
+// newTriageWorldWith is newTriageWorld with configure applied to the
+// server's configuration.
+func newTriageWorldWith(t *testing.T, author string, configure func(*server.Config)) *triageWorld {
+	t.Helper()
 	h := newHarness(t, func(c *server.Config, _ *server.Options) {
+		if configure != nil {
+			defer configure(c)
+		}
 		c.Triage.Enabled = true
 		c.Triage.AppLogin = "osprey-test[bot]"
 		c.Triage.People = "../testdata/contributors/people.csv"
@@ -434,4 +447,45 @@ func TestTriageReportsABrokenRepositoryConfig(t *testing.T) {
 		t.Errorf("status once fixed: %v", s)
 	}
 	_ = store.StatusProcessed
+}
+
+// A jira:<nick> label added on GitHub: the labeled delivery reconciles the
+// pull request, which makes the issue on the fake Jira and links it in a
+// comment; the label event of osprey's own comment does nothing more.
+func TestTriageJiraLabelThroughTheHook(t *testing.T) {
+	jira := fakejira.New(fakejira.Cloud, fakejira.Account{AccountID: "1", Email: "osprey@example.org", DisplayName: "osprey", Token: "tok"})
+	t.Cleanup(jira.Close)
+	jira.AddProject("OSPR", "Task")
+	dir := t.TempDir()
+	mapping, servers := filepath.Join(dir, "mapping.yaml"), filepath.Join(dir, "servers.yaml")
+	if err := os.WriteFile(mapping, []byte("defaults: {project: OSPR, type: Task}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := "Test1:\n  server: " + jira.URL + "\n  email: osprey@example.org\n  token_env: OSPREY_TEST_JIRA_TOKEN\n  mapping: " + mapping + "\n"
+	if err := os.WriteFile(servers, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OSPREY_TEST_JIRA_TOKEN", "tok")
+	w := newTriageWorldWith(t, "bob-contrib", func(c *server.Config) { c.Jira.Servers = servers })
+	w.deliver("pull_request", w.event("opened", "bob-contrib"))
+	w.fake.AddLabelByHand("openedx", "widgets", 7, "jira:test1")
+	w.pr["labels"] = []any{map[string]any{"name": "open-source-contribution"}, map[string]any{"name": "jira:test1"}}
+	w.pr["updated_at"] = "2026-11-21T08:00:00Z"
+	w.deliver("pull_request", w.event("labeled", "alice-maint"))
+	if issues := jira.Issues(); len(issues) != 1 || issues[0].Key != "OSPR-1" {
+		t.Fatalf("issues = %+v", issues)
+	}
+	var links int
+	for _, c := range w.comments() {
+		if strings.Contains(c.Body, "[OSPR-1]("+jira.URL+"/browse/OSPR-1)") {
+			links++
+		}
+	}
+	if links != 1 {
+		t.Errorf("%d link comments: %+v", links, w.comments())
+	}
+	w.deliver("issue_comment", w.comment("created", "bob-contrib", time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)))
+	if len(jira.Issues()) != 1 || len(w.comments()) != 2 {
+		t.Errorf("after another event: %d issues, %d comments", len(jira.Issues()), len(w.comments()))
+	}
 }
