@@ -92,6 +92,19 @@ func TestJiraLabelMakesOneIssueAndOneComment(t *testing.T) {
 	}
 }
 
+// Two nicknames make two issues, each with its comment.
+func TestJiraTwoNicks(t *testing.T) {
+	s := newJiraScenario(t, "jira:test1", "jira:TEST2")
+	cfg := s.rc.Jira.Config()
+	cfg.Servers["test2"] = cfg.Servers["test1"]
+	cfg.Mappings["test2"] = cfg.Mappings["test1"]
+	s.reconcile()
+	s.reconcile()
+	if len(s.jira.Issues()) != 2 || len(s.jiraComments()) != 2 {
+		t.Errorf("%d issues, %d comments", len(s.jira.Issues()), len(s.jiraComments()))
+	}
+}
+
 // An unknown nickname gets one comment; nothing is tried again while it is
 // there; once deleted, the next reconcile tries again.
 func TestJiraUnknownNickAndUnmappedRepo(t *testing.T) {
@@ -104,8 +117,19 @@ func TestJiraUnknownNickAndUnmappedRepo(t *testing.T) {
 	}
 	s.fake.DeleteComment("openedx", "widgets", 7, c[0].ID)
 	s.reconcile()
-	if c := s.jiraComments(); len(c) != 1 {
-		t.Errorf("after deleting the comment: %+v", c)
+	c = s.jiraComments()
+	if len(c) != 1 || !strings.Contains(c[0].Body, Marker("no-jira-server")) {
+		t.Fatalf("after deleting the comment, still unknown: %+v", c)
+	}
+	// The server is configured (under the label's nickname) and the comment
+	// deleted: the next reconcile makes the issue.
+	cfg := s.rc.Jira.Config()
+	cfg.Servers["nobody"] = cfg.Servers["test1"]
+	cfg.Mappings["nobody"] = cfg.Mappings["test1"]
+	s.fake.DeleteComment("openedx", "widgets", 7, c[0].ID)
+	s.reconcile()
+	if c := s.jiraComments(); len(c) != 1 || !strings.Contains(c[0].Body, Marker("jira-issue")) || len(s.jira.Issues()) != 1 {
+		t.Errorf("once configured: comments %+v, %d issues", c, len(s.jira.Issues()))
 	}
 
 	// A repository the mapping does not cover: the contact is named.
