@@ -74,6 +74,14 @@ func IsAuth(err error) bool {
 	return errors.As(err, &e) && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
 }
 
+// IsRejected reports whether Jira refused a request as wrong (400): for a
+// create, a project, issue type or field the mapping names that the server
+// does not take. Trying again sends the same request.
+func IsRejected(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusBadRequest
+}
+
 // RetryAfter is how long Jira asked to be left alone (429 Retry-After),
 // and whether it asked.
 func RetryAfter(err error) (time.Duration, bool) {

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -31,6 +33,9 @@ func NickOf(label string) (string, bool) {
 	nick := strings.ToLower(strings.TrimSpace(label[len(LabelPrefix):]))
 	return nick, nick != ""
 }
+
+// nickPattern is what a nickname may hold.
+var nickPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // Server is one Jira server of the servers file.
 type Server struct {
@@ -111,8 +116,8 @@ func ParseServers(data []byte, lookupEnv func(string) (string, bool)) (Servers, 
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, value := root.Content[i], root.Content[i+1]
 		nick := strings.TrimSpace(key.Value)
-		if nick == "" || strings.ContainsAny(nick, " \t") {
-			return nil, fmt.Errorf("line %d: %q is not a nickname (one word, as in the label jira:<nick>)", key.Line, nick)
+		if !nickPattern.MatchString(nick) {
+			return nil, fmt.Errorf("line %d: %q is not a nickname (letters, digits, '.', '_' or '-', as in the label jira:<nick>)", key.Line, nick)
 		}
 		if other, dup := out[strings.ToLower(nick)]; dup {
 			return nil, fmt.Errorf("line %d: nickname %q is already used by %q (nicknames ignore case)", key.Line, nick, other.Nick)
@@ -141,6 +146,9 @@ func (e serverEntry) server(nick string, line int, lookupEnv func(string) (strin
 	if u.User != nil || u.RawQuery != "" {
 		return bad("server must hold no credentials or query; use email and token")
 	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return bad("server must be https: the token would cross the network in clear (http is allowed on this machine only)")
+	}
 	srv := Server{Nick: nick, URL: strings.TrimRight(u.String(), "/"), Email: strings.TrimSpace(e.Email),
 		Mapping: strings.TrimSpace(e.Mapping), Description: strings.TrimSpace(e.Description), Contact: strings.TrimSpace(e.Contact)}
 	switch {
@@ -165,6 +173,16 @@ func (e serverEntry) server(nick string, line int, lookupEnv func(string) (strin
 		srv.Description = srv.URL
 	}
 	return srv, nil
+}
+
+// loopback reports whether host is this machine (where http is harmless:
+// a local proxy, a test).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Target is where a repository's issues go on one server.

@@ -59,6 +59,7 @@ func TestParseServersErrors(t *testing.T) {
 		{"unset variable", entry("  token_env: NOPE\n"), "token_env names NOPE, which is not set"},
 		{"misspelt key", entry("  token: x\n  contcat: me\n"), "server Test1: unknown key contcat"},
 		{"not a URL", "A:\n  server: jira.example.org\n  email: a\n  token: x\n  mapping: m\n", "server A (line 2): server must be the Jira's base URL"},
+		{"http to another machine", "A:\n  server: http://jira.example.org\n  email: a\n  token: x\n  mapping: m\n", "server must be https"},
 		{"credentials in the URL", "A:\n  server: https://u:p@j.example.org\n  email: a\n  token: x\n  mapping: m\n", "no credentials"},
 		{"no mapping", "A:\n  server: https://j.example.org\n  email: a\n  token: x\n", "mapping is missing"},
 		{"nicknames differing in case", entry("  token: x\n") + "TEST1:\n  server: https://k.example.org\n  email: a\n  token: y\n  mapping: m\n",

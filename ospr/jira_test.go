@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/osprey-bot/osprey/internal/fakejira"
 	"github.com/osprey-bot/osprey/internal/testdb"
 	"github.com/osprey-bot/osprey/jiramap"
@@ -35,10 +37,10 @@ func newJiraWorld(t *testing.T, mode fakejira.Mode) (*fakejira.Server, *jiramap.
 	}
 	db, _ := testdb.New(t)
 	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007, Title: "Fix the widgets"}
-	now := time.Now()
 	ensure := func() (string, bool, error) {
-		return EnsureJiraIssue(context.Background(), db, client, pr, "test1", jiramap.Target{Project: "OSPR", Type: "Task"},
-			pr.Title, "From GitHub", now)
+		key, _, created, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", jiramap.Target{Project: "OSPR", Type: "Task"},
+			pr.Title, "From GitHub")
+		return key, created, err
 	}
 	return fake, client, ensure
 }
@@ -69,18 +71,19 @@ func TestJiraIssueAfterALostAnswer(t *testing.T) {
 		db, _ := testdb.New(t)
 		pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007, Title: "Fix"}
 		target := jiramap.Target{Project: "OSPR", Type: "Task"}
-		at := time.Now()
-		ensure := func(now time.Time) (string, bool, error) {
-			return EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", "body", now)
+		ensure := func() (string, bool, error) {
+			key, _, created, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", "body")
+			return key, created, err
 		}
 		fake.DropNext(http.MethodPost, "/rest/api/2/issue", 1)
-		if _, _, err := ensure(at); err == nil {
+		if _, _, err := ensure(); err == nil {
 			t.Fatal("a dropped answer was not an error")
 		}
-		if _, _, err := ensure(at.Add(time.Second)); !errors.Is(err, ErrJiraIntentPending) {
+		if _, _, err := ensure(); !errors.Is(err, ErrJiraIntentPending) {
 			t.Errorf("right after: %v, want ErrJiraIntentPending", err)
 		}
-		key, created, err := ensure(at.Add(JiraSettle + time.Second))
+		age(t, db, JiraSettle+time.Second)
+		key, created, err := ensure()
 		if err != nil || key != "OSPR-1" || created {
 			t.Errorf("after settling: %q %v %v", key, created, err)
 		}
@@ -97,12 +100,12 @@ func TestJiraIssueAfterJiraFailed(t *testing.T) {
 	db, _ := testdb.New(t)
 	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007}
 	target := jiramap.Target{Project: "OSPR", Type: "Task"}
-	at := time.Now()
 	fake.FailNext(http.MethodPost, "/rest/api/2/issue", 1, http.StatusServiceUnavailable, "")
-	if _, _, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", "", at); err == nil {
+	if _, _, _, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", ""); err == nil {
 		t.Fatal("a 503 was not an error")
 	}
-	key, created, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", "", at.Add(time.Minute))
+	age(t, db, JiraSettle+time.Second)
+	key, _, created, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", "")
 	if err != nil || key != "OSPR-1" || !created || len(fake.Issues()) != 1 {
 		t.Errorf("after recovery: %q %v %v, %d issues", key, created, err, len(fake.Issues()))
 	}
@@ -121,7 +124,7 @@ func TestJiraIssueConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, c, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", jiramap.Target{Project: "OSPR", Type: "Task"}, "Fix", "", time.Now())
+			_, _, c, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", jiramap.Target{Project: "OSPR", Type: "Task"}, "Fix", "")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -139,10 +142,48 @@ func TestJiraIssueConcurrently(t *testing.T) {
 		t.Errorf("%d issues, %d created, %d pending", n, created, pending)
 	}
 	// Two nicks are two issues.
-	if _, c, err := EnsureJiraIssue(context.Background(), db, client, pr, "test2", jiramap.Target{Project: "OSPR", Type: "Task"}, "Fix", "", time.Now()); err != nil || !c {
+	if _, _, c, err := EnsureJiraIssue(context.Background(), db, client, pr, "test2", jiramap.Target{Project: "OSPR", Type: "Task"}, "Fix", ""); err != nil || !c {
 		t.Errorf("second nick: %v %v", c, err)
 	}
 	if n := len(fake.Issues()); n != 2 {
 		t.Errorf("%d issues for two nicks", n)
+	}
+}
+
+// age makes every Jira intent older by d, as if that time had passed.
+func age(t *testing.T, db *pgxpool.Pool, d time.Duration) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), `UPDATE jira_issues SET intended_at = intended_at - $1::interval`, d.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Jira slow to index: an issue made by an attempt whose answer was lost is
+// found by the search once JiraSettle has passed since that attempt ended,
+// and a failure before the lost answer does not start the clock early.
+func TestJiraIssueClockStartsAtTheLastAttempt(t *testing.T) {
+	fake, client, _ := newJiraWorld(t, fakejira.Cloud)
+	db, _ := testdb.New(t)
+	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007}
+	target := jiramap.Target{Project: "OSPR", Type: "Task"}
+	ensure := func() error {
+		_, _, _, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", target, "Fix", "")
+		return err
+	}
+	fake.FailNext(http.MethodPost, "/rest/api/2/issue", 1, http.StatusServiceUnavailable, "")
+	if err := ensure(); err == nil {
+		t.Fatal("a 503 was not an error")
+	}
+	age(t, db, JiraSettle+time.Second) // long after the failure...
+	fake.SetSearchLag(time.Hour)       // ...a create whose answer is lost, Jira slow to index it
+	fake.DropNext(http.MethodPost, "/rest/api/2/issue", 1)
+	if err := ensure(); err == nil {
+		t.Fatal("a dropped answer was not an error")
+	}
+	if err := ensure(); !errors.Is(err, ErrJiraIntentPending) {
+		t.Errorf("right after the lost answer: %v, want ErrJiraIntentPending (the clock restarts)", err)
+	}
+	if n := len(fake.Issues()); n != 1 {
+		t.Errorf("%d issues", n)
 	}
 }

@@ -19,6 +19,8 @@ import (
 // lower-cased nickname, each server's mapping. A nickname missing from
 // Mappings has no mapping loaded yet (Problems says why).
 type JiraConfig struct {
+	// Loaded is false until the servers file has been read once.
+	Loaded   bool
 	Servers  jiramap.Servers
 	Mappings map[string]jiramap.Mapping
 	Problems map[string]error
@@ -63,8 +65,9 @@ type JiraLoader struct {
 	lookupEnv func(string) (string, bool)
 	logger    zerolog.Logger
 
-	reload   sync.Mutex          // one reload at a time; guards the fetchers
-	mappings map[string]*fetcher // by source
+	reload   sync.Mutex                 // one reload at a time; guards the two maps below
+	mappings map[string]*fetcher        // by source
+	parsed   map[string]jiramap.Mapping // the last good copy of each mapping file, by source
 
 	mu      sync.Mutex // guards current
 	current *JiraConfig
@@ -77,7 +80,7 @@ func NewJiraLoader(servers DataSource, client *http.Client, repo RepoFileReader,
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &JiraLoader{servers: &fetcher{source: servers, client: client, repo: repo}, client: client, repo: repo,
-		lookupEnv: lookupEnv, logger: logger, mappings: map[string]*fetcher{},
+		lookupEnv: lookupEnv, logger: logger, mappings: map[string]*fetcher{}, parsed: map[string]jiramap.Mapping{},
 		current: &JiraConfig{Servers: jiramap.Servers{}, Mappings: map[string]jiramap.Mapping{}, Problems: map[string]error{}}}
 }
 
@@ -93,7 +96,7 @@ func (l *JiraLoader) Reload(ctx context.Context) error {
 	l.reload.Lock()
 	defer l.reload.Unlock()
 	old := l.Config()
-	next := &JiraConfig{Servers: old.Servers, Mappings: map[string]jiramap.Mapping{}, Problems: map[string]error{}}
+	next := &JiraConfig{Loaded: old.Loaded, Servers: old.Servers, Mappings: map[string]jiramap.Mapping{}, Problems: map[string]error{}}
 	var errs []error
 	if data, err := l.servers.fetch(ctx); err != nil {
 		errs = append(errs, err)
@@ -103,45 +106,25 @@ func (l *JiraLoader) Reload(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", l.servers.source.Redacted(), err))
 			l.servers.forget()
 		} else {
-			next.Servers = servers
+			next.Servers, next.Loaded = servers, true
 		}
 	}
+	// Each mapping file is read and parsed once per reload, however many
+	// servers share it; a broken one keeps its last good copy.
+	read := map[string]error{}
 	for _, nick := range next.Servers.Nicks() {
 		srv := next.Servers[nick]
-		f := l.mappings[srv.Mapping]
-		if f == nil {
-			f = &fetcher{source: DataSource(srv.Mapping), client: l.client, repo: l.repo}
-			l.mappings[srv.Mapping] = f
+		source := srv.Mapping
+		if _, done := read[source]; !done {
+			read[source] = l.readMapping(ctx, source)
 		}
-		prev, hadPrev := old.Mappings[nick]
-		data, err := f.fetch(ctx)
-		switch {
-		case err != nil:
+		if m, ok := l.parsed[source]; ok {
+			next.Mappings[nick] = m
+		}
+		if err := read[source]; err != nil {
 			err = fmt.Errorf("jira:%s mapping: %w", srv.Nick, err)
-		case data == nil && hadPrev:
-			next.Mappings[nick] = prev // unchanged
-			continue
-		case data == nil:
-			// Unchanged, but never parsed for this nickname (another
-			// server shares the file and read it first): read it again.
-			f.forget()
-			if data, err = f.fetch(ctx); err != nil {
-				err = fmt.Errorf("jira:%s mapping: %w", srv.Nick, err)
-			}
-		}
-		if err == nil {
-			var m jiramap.Mapping
-			if m, err = jiramap.ParseMapping(data); err == nil {
-				next.Mappings[nick] = m
-				continue
-			}
-			err = fmt.Errorf("jira:%s mapping %s: %w", srv.Nick, DataSource(srv.Mapping).Redacted(), err)
-			f.forget()
-		}
-		errs = append(errs, err)
-		next.Problems[nick] = err
-		if hadPrev {
-			next.Mappings[nick] = prev // the last good copy stays in use
+			next.Problems[nick] = err
+			errs = append(errs, err)
 		}
 	}
 	l.mu.Lock()
@@ -152,6 +135,27 @@ func (l *JiraLoader) Reload(ctx context.Context) error {
 		l.logger.Error().Err(err).Msg("Jira configuration could not be loaded in full: the last good copies stay in use")
 	}
 	return err
+}
+
+// readMapping reads the mapping file at source if it changed and keeps its
+// parsed copy; the caller holds l.reload.
+func (l *JiraLoader) readMapping(ctx context.Context, source string) error {
+	f := l.mappings[source]
+	if f == nil {
+		f = &fetcher{source: DataSource(source), client: l.client, repo: l.repo}
+		l.mappings[source] = f
+	}
+	data, err := f.fetch(ctx)
+	if err != nil || data == nil {
+		return err // unchanged: the parsed copy stands
+	}
+	m, err := jiramap.ParseMapping(data)
+	if err != nil {
+		f.forget()
+		return fmt.Errorf("%s: %w", DataSource(source).Redacted(), err)
+	}
+	l.parsed[source] = m
+	return nil
 }
 
 // Nicks lists the configured nicknames as the servers file spells them.

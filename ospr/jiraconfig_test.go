@@ -32,6 +32,9 @@ func TestJiraLoader(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := l.Config()
+	if !cfg.Loaded {
+		t.Error("not marked loaded")
+	}
 	srv, target, err := cfg.Resolve("TEST1", "openedx/widgets")
 	if err != nil || srv.Token() != "tok1" || target.Project != "OSPR" || target.Type != "Task" {
 		t.Errorf("test1: %v %+v %v", srv, target, err)
@@ -45,6 +48,17 @@ func TestJiraLoader(t *testing.T) {
 	for _, nick := range []string{"other", "third"} { // two servers sharing one mapping file
 		if _, target, err := cfg.Resolve(nick, "acme/x"); err != nil || target.Project != "ALL" {
 			t.Errorf("%s: %+v %v", nick, target, err)
+		}
+	}
+
+	// A mapping file two servers share: a change reaches both.
+	write("shared.yaml", "repos:\n  - name: \"*\"\n    project: NEWPROJ\n    type: Bug\n")
+	if err := l.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, nick := range []string{"other", "third"} {
+		if _, target, err := l.Config().Resolve(nick, "acme/x"); err != nil || target.Project != "NEWPROJ" {
+			t.Errorf("%s after the shared file changed: %+v %v", nick, target, err)
 		}
 	}
 

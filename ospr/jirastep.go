@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -35,9 +36,11 @@ const (
 
 var jiraNickLine = regexp.MustCompile(`(?m)^<!-- jira:([^ >]+) -->[ \t]*\r?$`)
 
-// jiraMarkers is the pair of lines that mark a Jira comment about nick.
+// jiraMarkers is the pair of lines that mark a Jira comment about nick. The
+// nickname is escaped, so that whatever a label holds (a space, a ">")
+// reads back as the same nickname.
 func jiraMarkers(kind CommentKind, nick string) string {
-	return Marker(string(kind)) + "\n<!-- jira:" + strings.ToLower(nick) + " -->\n"
+	return Marker(string(kind)) + "\n<!-- jira:" + url.PathEscape(strings.ToLower(nick)) + " -->\n"
 }
 
 // JiraComments are the Jira comments of osprey (or its predecessor) on a
@@ -58,7 +61,11 @@ func ReadJiraComments(bodies []string) JiraComments {
 				continue
 			}
 			for _, n := range nicks {
-				nick := strings.ToLower(n[1])
+				nick, err := url.PathUnescape(n[1])
+				if err != nil {
+					nick = n[1]
+				}
+				nick = strings.ToLower(nick)
 				if out[nick] == nil {
 					out[nick] = map[CommentKind]bool{}
 				}
@@ -88,12 +95,15 @@ func PlanJira(repo string, labels []string, config *JiraConfig, allowed []string
 	sort.Strings(nicks)
 	var actions []Action
 	for _, nick := range nicks {
-		if have[nick][JiraIssueComment] {
-			continue
+		if have[nick][JiraIssueComment] || have[nick][NoJiraServerComment] || have[nick][NoJiraMappingComment] {
+			continue // done; or told why not, until someone deletes that comment
 		}
 		_, target, err := config.Resolve(nick, repo)
 		if allowed != nil && !containsFold(allowed, nick) {
 			err = ErrNoJiraServer
+		}
+		if !config.Loaded {
+			err = errors.New("the Jira servers file is not loaded")
 		}
 		switch {
 		case errors.Is(err, ErrNoJiraServer):
@@ -105,7 +115,7 @@ func PlanJira(repo string, labels []string, config *JiraConfig, allowed []string
 				actions = append(actions, Action{Kind: CommentNoJira, Nick: nick, Comment: NoJiraMappingComment})
 			}
 		case err != nil:
-			// The mapping file is not loaded: nothing can be said yet.
+			// The configuration is not loaded: nothing can be said yet.
 			actions = append(actions, Action{Kind: CreateJiraIssue, Nick: nick, Err: err.Error()})
 		default:
 			actions = append(actions, Action{Kind: CreateJiraIssue, Nick: nick, Project: ProjectRef{Owner: target.Project}, Field: target.Type})
@@ -146,6 +156,10 @@ func jiraComment(kind CommentKind, nick string, srv jiramap.Server, key string) 
 	return jiraMarkers(kind, nick) + text + "\n"
 }
 
+// ErrJiraNotLoaded says the Jira configuration a label needs is not loaded
+// (yet): the reconcile waits for it rather than spend its attempts.
+var ErrJiraNotLoaded = errors.New("the Jira configuration is not loaded")
+
 // JiraStep is the Jira part of a reconcile: the configuration and a client
 // for each server.
 type JiraStep struct {
@@ -181,9 +195,9 @@ func (j *JiraStep) client(srv jiramap.Server) (*jiramap.Client, error) {
 
 // apply carries out one Jira action: the issue (EnsureJiraIssue) and its
 // comment, or a comment saying why not.
-func (j *JiraStep) apply(ctx context.Context, gh GitHub, pr PR, body string, a Action, now time.Time) (IssueComment, error) {
+func (j *JiraStep) apply(ctx context.Context, gh GitHub, pr PR, body string, a Action) (IssueComment, error) {
 	if a.Err != "" {
-		return IssueComment{}, errors.New(a.Err)
+		return IssueComment{}, fmt.Errorf("%w: %s", ErrJiraNotLoaded, a.Err)
 	}
 	config := j.Config()
 	srv, target, err := config.Resolve(a.Nick, pr.Owner+"/"+pr.Repo)
@@ -197,7 +211,7 @@ func (j *JiraStep) apply(ctx context.Context, gh GitHub, pr PR, body string, a A
 	if err != nil {
 		return IssueComment{}, err
 	}
-	key, _, err := EnsureJiraIssue(ctx, j.DB, client, pr, strings.ToLower(a.Nick), target, pr.Title, JiraIssueBody(pr, body), now)
+	key, server, _, err := EnsureJiraIssue(ctx, j.DB, client, pr, strings.ToLower(a.Nick), target, pr.Title, JiraIssueBody(pr, body))
 	if j.Healthy != nil && (err == nil || jiramap.IsAuth(err)) {
 		j.Healthy(srv.Nick, err == nil)
 	}
@@ -208,5 +222,6 @@ func (j *JiraStep) apply(ctx context.Context, gh GitHub, pr PR, body string, a A
 	if err != nil {
 		return IssueComment{}, err
 	}
+	srv.URL = server // where the issue is, should the nickname have moved since
 	return gh.CreateComment(ctx, pr.Owner, pr.Repo, pr.Number, jiraComment(JiraIssueComment, a.Nick, srv, key))
 }

@@ -197,3 +197,32 @@ func mustMapping(t *testing.T, text string) jiramap.Mapping {
 	}
 	return m
 }
+
+// A label whose nickname holds a space or a ">" gets one comment, not one
+// per event: the marker escapes it.
+func TestJiraOddNicknameCommentsOnce(t *testing.T) {
+	s := newJiraScenario(t, "jira:my server", "jira:a>b")
+	for range 3 {
+		s.reconcile()
+	}
+	if c := s.jiraComments(); len(c) != 2 {
+		t.Errorf("%d comments: %+v", len(c), c)
+	}
+}
+
+// Before the servers file has loaded, a jira label waits (snoozed) rather
+// than be told no server exists.
+func TestJiraWaitsForItsConfiguration(t *testing.T) {
+	s := newJiraScenario(t, "jira:test1")
+	s.rc.Jira.Config = func() *JiraConfig { return &JiraConfig{} } // never loaded
+	w := &ReconcileWorker{Service: &Service{Clients: s.clients, DB: s.rc.Jira.DB, Reconciler: s.rc}}
+	err := w.Work(context.Background(), &river.Job[ReconcilePRArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
+		Args: ReconcilePRArgs{InstallationID: installationID, Owner: "openedx", Repo: "widgets", Number: 7}})
+	var snooze *rivertype.JobSnoozeError
+	if !errors.As(err, &snooze) {
+		t.Errorf("Work = %v, want a snooze", err)
+	}
+	if len(s.jiraComments()) != 0 {
+		t.Errorf("commented before the configuration loaded: %+v", s.jiraComments())
+	}
+}

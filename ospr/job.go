@@ -180,7 +180,7 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcilePRAr
 		// Jira's search the time to show it.
 		return river.JobSnooze(JiraSettle)
 	}
-	if errors.Is(err, ErrNoContributorData) {
+	if errors.Is(err, ErrNoContributorData) || errors.Is(err, ErrJiraNotLoaded) {
 		// Not this pull request's fault, and no attempt should be spent
 		// on it: wait for the data, however long (the loader logs why it
 		// is missing at every reload, loudly; this would only repeat it).

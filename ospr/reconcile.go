@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -375,7 +374,7 @@ func flatten(err error) []error {
 // app, a board or field that does not exist.
 func IsConfigProblem(err error) bool {
 	return errors.Is(err, ErrNoInstallation) || errors.Is(err, ErrNoSuchProject) || errors.Is(err, ErrNoSuchField) ||
-		errors.Is(err, ErrNoAccess) || jiramap.IsAuth(err)
+		errors.Is(err, ErrNoAccess) || jiramap.IsAuth(err) || jiramap.IsRejected(err) || errors.Is(err, ErrJiraServerMoved)
 }
 
 // observe reads what desire and plan need: the bot's first comment, the
@@ -541,7 +540,7 @@ func (rc *Reconciler) apply(ctx context.Context, gh GitHub, pr PR, items map[Pro
 	case EditComment:
 		return gh.EditComment(ctx, pr.Owner, pr.Repo, a.CommentID, a.Body)
 	case CreateJiraIssue, CommentNoJira:
-		c, err := rc.Jira.apply(ctx, gh, pr, pr.Body, a, time.Now())
+		c, err := rc.Jira.apply(ctx, gh, pr, pr.Body, a)
 		if err != nil || rc.Replica == nil {
 			return err
 		}

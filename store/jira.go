@@ -24,9 +24,11 @@ type JiraIssue struct {
 	// Earlier says the record was there before this call: an intent of an
 	// earlier attempt may have reached Jira unheard.
 	Earlier bool
+	// Age is how long ago the intent was last touched, by Postgres's clock.
+	Age time.Duration
 }
 
-const jiraIssueColumns = `repository, number, nick, pull_request_id, server, key, intended_at, created_at`
+const jiraIssueColumns = `repository, number, nick, pull_request_id, server, key, intended_at, created_at, now() - intended_at`
 
 // IntendJiraIssue records that osprey is about to create the issue of
 // (pull request, nick), unless a record exists; it returns the record as it
@@ -38,8 +40,8 @@ func IntendJiraIssue(ctx context.Context, db *pgxpool.Pool, in JiraIssue) (JiraI
 			INSERT INTO jira_issues (repository, number, nick, pull_request_id, server)
 			VALUES (lower($1), $2, lower($3), $4, $5)
 			ON CONFLICT DO NOTHING
-			RETURNING `+jiraIssueColumns+`)
-		SELECT `+jiraIssueColumns+`, false FROM ins
+			RETURNING repository, number, nick, pull_request_id, server, key, intended_at, created_at)
+		SELECT *, now() - intended_at, false FROM ins
 		UNION ALL
 		SELECT `+jiraIssueColumns+`, true FROM jira_issues WHERE repository = lower($1) AND number = $2 AND nick = lower($3)
 		LIMIT 1`, in.Repository, in.Number, in.Nick, in.PullRequestID, in.Server))
@@ -59,7 +61,7 @@ func scanJiraIssue(row pgx.Row) (JiraIssue, error) {
 	var out JiraIssue
 	var key *string
 	var created *time.Time
-	if err := row.Scan(&out.Repository, &out.Number, &out.Nick, &out.PullRequestID, &out.Server, &key, &out.IntendedAt, &created, &out.Earlier); err != nil {
+	if err := row.Scan(&out.Repository, &out.Number, &out.Nick, &out.PullRequestID, &out.Server, &key, &out.IntendedAt, &created, &out.Age, &out.Earlier); err != nil {
 		return JiraIssue{}, err
 	}
 	if key != nil {
@@ -86,4 +88,17 @@ func RecordJiraKey(ctx context.Context, db *pgxpool.Pool, repository string, num
 		return "", fmt.Errorf("recording %s for %s#%d: %w", key, repository, number, err)
 	}
 	return kept, nil
+}
+
+// TouchJiraIntent restarts the clock of an intent without a key: osprey is
+// about to ask Jira again, or Jira just failed to answer. A later attempt
+// searches for the issue only once Jira has had time to index whatever that
+// call may have created.
+func TouchJiraIntent(ctx context.Context, db *pgxpool.Pool, repository string, number int, nick string) error {
+	_, err := db.Exec(ctx, `UPDATE jira_issues SET intended_at = now()
+		WHERE repository = lower($1) AND number = $2 AND nick = lower($3) AND key IS NULL`, repository, number, nick)
+	if err != nil {
+		return fmt.Errorf("touching the intent of a jira:%s issue for %s#%d: %w", nick, repository, number, err)
+	}
+	return nil
 }
