@@ -83,9 +83,9 @@ type Config struct {
 		Org string `yaml:"org"`
 	} `yaml:"setup"`
 
-	// APIToken is the bearer token of the operator endpoints
+	// AdminToken is the bearer token of the operator endpoints
 	// (POST /api/rescan); empty turns them off.
-	APIToken string `yaml:"api_token"`
+	AdminToken string `yaml:"admin_token"`
 
 	Triage TriageConfig `yaml:"triage"`
 
@@ -163,7 +163,7 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_RESCUE_AFTER", key: "deliveries.rescue_after", target: &c.Deliveries.RescueAfter},
 		{env: "OSPREY_DELIVERY_RETENTION", key: "deliveries.retention", target: &c.Deliveries.Retention},
 		{env: "OSPREY_SETUP_ORG", key: "setup.org", target: &c.Setup.Org},
-		{env: "OSPREY_API_TOKEN", key: "api_token", target: &c.APIToken, secret: true},
+		{env: "OSPREY_ADMIN_TOKEN", key: "admin_token", target: &c.AdminToken, secret: true},
 		{env: "OSPREY_TRIAGE_ENABLED", key: "triage.enabled", target: &t.Enabled},
 		{env: "OSPREY_TRIAGE_WORKERS", key: "triage.workers", target: &t.Workers},
 		{env: "OSPREY_TRIAGE_APP_LOGIN", key: "triage.app_login", target: &t.AppLogin},

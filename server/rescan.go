@@ -33,14 +33,14 @@ type rescanParams struct {
 
 // rescan answers POST /api/rescan: an operator's rescan, run while the
 // request waits, answered with the report. It is off (404) without an
-// api_token, and needs the token as a bearer token.
+// admin_token, and needs the token as a bearer token.
 func (s *Server) rescan(w http.ResponseWriter, r *http.Request) {
 	logger := zerolog.Ctx(r.Context()).With().Str("endpoint", "rescan").Str("remote_addr", r.RemoteAddr).Logger()
-	if s.cfg.APIToken == "" {
-		writeAPIError(w, http.StatusNotFound, "the operator API is off: set api_token (OSPREY_API_TOKEN) to turn on POST /api/rescan")
+	if s.cfg.AdminToken == "" {
+		writeAPIError(w, http.StatusNotFound, "the operator API is off: set admin_token (OSPREY_ADMIN_TOKEN) to turn on POST /api/rescan")
 		return
 	}
-	if msg := s.checkAPIToken(r); msg != "" {
+	if msg := s.checkAdminToken(r); msg != "" {
 		logger.Warn().Str("reason", msg).Msg("Rescan refused: bad credentials")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="osprey"`)
 		writeAPIError(w, http.StatusUnauthorized, msg)
@@ -75,18 +75,18 @@ func (s *Server) rescan(w http.ResponseWriter, r *http.Request) {
 	writeAPIJSON(w, http.StatusOK, report)
 }
 
-// checkAPIToken says what is wrong with the request's bearer token, or ""
-// when it is the api_token. The tokens are compared through their hashes,
+// checkAdminToken says what is wrong with the request's bearer token, or ""
+// when it is the admin_token. The tokens are compared through their hashes,
 // in constant time, so that neither their content nor their length leaks.
-func (s *Server) checkAPIToken(r *http.Request) string {
+func (s *Server) checkAdminToken(r *http.Request) string {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "missing API token: send the header Authorization: Bearer <api_token>"
+		return "missing API token: send the header Authorization: Bearer <admin_token>"
 	}
-	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.APIToken))
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.AdminToken))
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		return "wrong API token: it is not the server's api_token"
+		return "wrong API token: it is not the server's admin_token"
 	}
 	return ""
 }

@@ -19,7 +19,7 @@ const apiToken = "op3rator-t0ken-for-tests"
 func rescanHarness(t *testing.T, token string, triage bool) *harness {
 	t.Helper()
 	h := newHarness(t, func(c *server.Config, _ *server.Options) {
-		c.APIToken = token
+		c.AdminToken = token
 		c.Triage.Enabled = triage
 		c.Triage.AppLogin = "osprey-test[bot]"
 	})
@@ -80,11 +80,11 @@ func TestRescanEndpointRefusals(t *testing.T) {
 		err                     string
 	}{
 		{"no token", "", "", body, http.StatusUnauthorized,
-			"missing API token: send the header Authorization: Bearer <api_token>"},
+			"missing API token: send the header Authorization: Bearer <admin_token>"},
 		{"another scheme", "Basic " + apiToken, "", body, http.StatusUnauthorized,
-			"missing API token: send the header Authorization: Bearer <api_token>"},
+			"missing API token: send the header Authorization: Bearer <admin_token>"},
 		{"a wrong token", "Bearer " + apiToken + "x", "", body, http.StatusUnauthorized,
-			"wrong API token: it is not the server's api_token"},
+			"wrong API token: it is not the server's admin_token"},
 		{"an unknown field", bearer, "", `{"target":"openedx/widgets","dryrun":true}`, http.StatusBadRequest,
 			`the body is not a rescan request: unknown field "dryrun" (known: target, all_prs, since, until, dry_run)`},
 		{"a field of the wrong type", bearer, "", `{"target":"openedx/widgets","dry_run":"yes"}`, http.StatusBadRequest,
@@ -127,7 +127,7 @@ func TestRescanEndpointRefusals(t *testing.T) {
 func TestRescanEndpointOffWithoutAToken(t *testing.T) {
 	h := rescanHarness(t, "", true)
 	status, answer := h.rescanRequest("Bearer anything", "", `{"target":"openedx/widgets"}`)
-	if want := "the operator API is off: set api_token (OSPREY_API_TOKEN) to turn on POST /api/rescan"; status != http.StatusNotFound || apiError(t, answer) != want {
+	if want := "the operator API is off: set admin_token (OSPREY_ADMIN_TOKEN) to turn on POST /api/rescan"; status != http.StatusNotFound || apiError(t, answer) != want {
 		t.Errorf("status %d, answer %s", status, answer)
 	}
 }
