@@ -48,6 +48,20 @@ type FollowUps interface {
 	PullRequestActivity(ctx context.Context, tx pgx.Tx, a PullRequestActivity) error
 }
 
+// FollowUpsList runs several FollowUps in turn, in the same transaction;
+// the first error stops it (and so the delivery's transaction).
+type FollowUpsList []FollowUps
+
+// PullRequestActivity implements FollowUps.
+func (l FollowUpsList) PullRequestActivity(ctx context.Context, tx pgx.Tx, a PullRequestActivity) error {
+	for _, f := range l {
+		if err := f.PullRequestActivity(ctx, tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // PullRequestActivity is one delivery about a pull request, as the
 // follow-ups see it: enough to decide whether to act and on what, without
 // the payload.

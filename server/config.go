@@ -42,6 +42,7 @@ const (
 	DefaultTriageWorkers   = 10
 	DefaultDataReload      = 5 * time.Minute
 	DefaultJiraTimeout     = 30 * time.Second
+	DefaultBackfillWorkers = 5
 )
 
 // Config is the server configuration: config.yml, then the credentials file
@@ -88,6 +89,13 @@ type Config struct {
 	AdminToken string `yaml:"admin_token"`
 
 	Triage TriageConfig `yaml:"triage"`
+
+	Backfill struct {
+		// PullRequestFiles reads a pull request's files again whenever it
+		// is opened, reopened or gets new commits.
+		PullRequestFiles bool `yaml:"pull_request_files"`
+		Workers          int  `yaml:"workers"`
+	} `yaml:"backfill"`
 
 	Jira struct {
 		// Servers is where the Jira servers file is (a path, a URL or
@@ -174,6 +182,8 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_TRIAGE_TEMPLATES_DIR", key: "triage.templates_dir", target: &t.TemplatesDir},
 		{env: "OSPREY_TRIAGE_DRIFT_REPAIR", key: "triage.drift_repair", target: &t.DriftRepair},
 		{env: "OSPREY_TRIAGE_BOARD_OWNERS", key: "triage.board_owners", target: &t.BoardOwners},
+		{env: "OSPREY_BACKFILL_PULL_REQUEST_FILES", key: "backfill.pull_request_files", target: &c.Backfill.PullRequestFiles},
+		{env: "OSPREY_BACKFILL_WORKERS", key: "backfill.workers", target: &c.Backfill.Workers},
 		{env: "OSPREY_JIRA_SERVERS", key: "jira.servers", target: &c.Jira.Servers},
 		{env: "OSPREY_JIRA_TIMEOUT", key: "jira.timeout", target: &c.Jira.Timeout},
 	}
@@ -204,6 +214,7 @@ func DefaultConfig() Config {
 	c.Triage.DataReload = DefaultDataReload
 	c.Triage.Rules = ospr.DefaultRules()
 	c.Jira.Timeout = DefaultJiraTimeout
+	c.Backfill.Workers = DefaultBackfillWorkers
 	return c
 }
 
@@ -447,6 +458,9 @@ func (c *Config) Validate() error {
 			key += "." + se.Key
 		}
 		bad(key, "config.yml only", "%v", err)
+	}
+	if c.Backfill.Workers < 1 {
+		bad("backfill.workers", "OSPREY_BACKFILL_WORKERS", "must be at least 1")
 	}
 	if c.Jira.Timeout <= 0 {
 		bad("jira.timeout", "OSPREY_JIRA_TIMEOUT", "must be positive")

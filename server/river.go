@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/osprey-bot/osprey/backfill"
 	"github.com/osprey-bot/osprey/inbox"
 	"github.com/osprey-bot/osprey/ospr"
 	"github.com/osprey-bot/osprey/store"
@@ -51,7 +52,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	// Every state of osprey's queues is reported, zero included, so that
 	// dashboards and alerts always have a series.
 	jobs := map[[2]string]int{}
-	for _, q := range []string{inbox.QueueWebhooks, inbox.QueueMaintenance, ospr.QueueTriage} {
+	for _, q := range []string{inbox.QueueWebhooks, inbox.QueueMaintenance, ospr.QueueTriage, backfill.Queue} {
 		for _, state := range []string{"available", "scheduled", "retryable", "running"} {
 			jobs[[2]string{q, state}] = 0
 		}

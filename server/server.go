@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/rs/zerolog"
 
+	"github.com/osprey-bot/osprey/backfill"
 	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/handlers"
 	"github.com/osprey-bot/osprey/inbox"
@@ -116,12 +117,24 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		buildHandlers = handlers.All
 	}
 	base := handlers.Base{DB: pool, Clients: clients, Now: opts.Now, Recent: store.NewRecentWrites(recentWritesMax)}
+	var followUps handlers.FollowUpsList
 	if cfg.Triage.Enabled {
 		if s.triage, err = newTriage(cfg, clients, pool, s.inserter, registry, logger); err != nil {
 			pool.Close()
 			return nil, err
 		}
-		base.FollowUps = s.triage.enqueuer
+		followUps = append(followUps, s.triage.enqueuer)
+	}
+	if cfg.Backfill.PullRequestFiles {
+		followUps = append(followUps, &backfill.Enqueuer{Inserter: func() backfill.Inserter {
+			if ins := s.inserter(); ins != nil {
+				return ins
+			}
+			return nil
+		}})
+	}
+	if len(followUps) > 0 {
+		base.FollowUps = followUps
 	}
 	eventHandlers := buildHandlers(base)
 	s.processor = inbox.NewProcessor(pool, eventHandlers, cfg.Deliveries.HandlerTimeout, logger, inboxMetrics)
@@ -137,6 +150,10 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		river.AddWorker(workers, &ospr.ReconcileWorker{Service: s.triage.service, Logger: s.triage.logger})
 		queues[ospr.QueueTriage] = river.QueueConfig{MaxWorkers: cfg.Triage.Workers}
 	}
+	// The backfill's queue always runs, so that jobs queued while it was
+	// on still run once it is turned off.
+	river.AddWorker(workers, &backfill.FilesWorker{Clients: clients, DB: pool, Logger: logger.With().Str("component", "backfill").Logger(), Now: opts.Now})
+	queues[backfill.Queue] = river.QueueConfig{MaxWorkers: cfg.Backfill.Workers}
 	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob()}
 	if s.triage != nil {
 		// The worker is there even with the repair off, so that a repair

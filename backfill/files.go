@@ -1,0 +1,147 @@
+// Package backfill loads from GitHub's API what webhooks do not carry, as
+// River jobs on their own queue, so that deliveries keep priority. For now:
+// the files of a pull request, read again whenever it is opened, reopened
+// or gets new commits.
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"github.com/osprey-bot/osprey/handlers"
+	"github.com/osprey-bot/osprey/store"
+)
+
+// Queue is the River queue of backfill jobs, apart from deliveries'.
+const Queue = "backfill"
+
+// maxFiles is as many files as GitHub lists for one pull request.
+const maxFiles = 3000
+
+// SyncPRFilesArgs asks for the files of one pull request at one head to be
+// read and replicated. It is unique while queued: a burst of pushes makes
+// one job per head.
+type SyncPRFilesArgs struct {
+	InstallationID int64  `json:"installation_id"`
+	RepositoryID   int64  `json:"repository_id"`
+	PullRequestID  int64  `json:"pull_request_id" river:"unique"`
+	Owner          string `json:"owner"`
+	Repo           string `json:"repo"`
+	Number         int    `json:"number"`
+	HeadSHA        string `json:"head_sha" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncPRFilesArgs) Kind() string { return "sync_pr_files" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SyncPRFilesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}
+
+// Inserter queues jobs in a transaction (River's client).
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Enqueuer is the backfill's side of handlers.FollowUps: a pull request
+// opened, reopened or given new commits gets its files read again.
+type Enqueuer struct {
+	// Inserter returns River's client; it is built after the handlers.
+	Inserter func() Inserter
+}
+
+// PullRequestActivity implements handlers.FollowUps.
+func (e *Enqueuer) PullRequestActivity(ctx context.Context, tx pgx.Tx, a handlers.PullRequestActivity) error {
+	if !a.FilesChanged || a.PR.ID == 0 || a.HeadSHA == "" {
+		return nil
+	}
+	ins := e.Inserter()
+	if ins == nil {
+		return errors.New("the backfill's job queue is not running")
+	}
+	_, err := ins.InsertTx(ctx, tx, SyncPRFilesArgs{InstallationID: a.InstallationID, RepositoryID: a.PR.RepositoryID,
+		PullRequestID: a.PR.ID, Owner: a.Owner, Repo: a.Repo, Number: a.PR.Number, HeadSHA: a.HeadSHA}, nil)
+	if err != nil {
+		return fmt.Errorf("queueing the files of %s/%s#%d: %w", a.Owner, a.Repo, a.PR.Number, err)
+	}
+	return nil
+}
+
+var _ handlers.FollowUps = &Enqueuer{}
+
+// FilesWorker runs SyncPRFiles jobs.
+type FilesWorker struct {
+	river.WorkerDefaults[SyncPRFilesArgs]
+	Clients githubapp.ClientCreator
+	DB      *pgxpool.Pool
+	Logger  zerolog.Logger
+	// Now is the clock of the replicated rows.
+	Now func() time.Time
+}
+
+// Work reads every page of the pull request's files and replicates them
+// with "via api" timestamps; files no longer listed get deleted_at. A job
+// for a head the pull request has left does nothing: the newer head's job
+// writes the list.
+func (w *FilesWorker) Work(ctx context.Context, job *river.Job[SyncPRFilesArgs]) error {
+	a := job.Args
+	logger := w.Logger.With().Str("pull_request", fmt.Sprintf("%s/%s#%d", a.Owner, a.Repo, a.Number)).Str("head", a.HeadSHA).Logger()
+	head, found, err := store.PullRequestHead(ctx, w.DB, a.PullRequestID)
+	if err != nil {
+		return err
+	}
+	if found && head != "" && head != a.HeadSHA {
+		logger.Debug().Str("current_head", head).Msg("Files of an old head: left to the newer job")
+		return nil
+	}
+	client, err := w.Clients.NewInstallationClient(a.InstallationID)
+	if err != nil {
+		return fmt.Errorf("creating the client of installation %d: %w", a.InstallationID, err)
+	}
+	files, err := listFiles(ctx, client, a.Owner, a.Repo, a.Number)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	r := store.NewReplicator(store.ViaAPI, now())
+	r.PullRequestFiles(a.PullRequestID, a.RepositoryID, a.HeadSHA, files)
+	if err := r.Commit(ctx, w.DB); err != nil {
+		return fmt.Errorf("replicating the files of %s/%s#%d: %w", a.Owner, a.Repo, a.Number, err)
+	}
+	logger.Debug().Int("files", len(files)).Msg("Pull request files replicated")
+	return nil
+}
+
+// listFiles reads every page of the pull request's files (GitHub lists at
+// most maxFiles).
+func listFiles(ctx context.Context, client *github.Client, owner, repo string, number int) ([]*github.CommitFile, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	var out []*github.CommitFile
+	for {
+		page, resp, err := client.PullRequests.ListFiles(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing the files of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		out = append(out, page...)
+		if resp.NextPage == 0 || len(out) >= maxFiles {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
