@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
+	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/handlers"
 	"github.com/osprey-bot/osprey/store"
 )
@@ -90,6 +91,43 @@ type FilesWorker struct {
 	Logger  zerolog.Logger
 	// Now is the clock of the replicated rows.
 	Now func() time.Time
+	// Budget and Reserve: while an installation has fewer than Reserve
+	// requests left of its primary rate limit, its backfill jobs wait for
+	// the reset, so that webhook-driven work keeps what it needs.
+	Budget  *ghclient.Budget
+	Reserve int
+}
+
+// secondaryBackoff is how long a job waits after a secondary rate limit
+// that named no retry-after.
+const secondaryBackoff = time.Minute
+
+// waitForBudget is the snooze that keeps a job from spending an
+// installation's reserve, or nil.
+func (w *FilesWorker) waitForBudget(installation int64) error {
+	left, reset, known := w.Budget.Of(installation)
+	if !known || left >= w.Reserve {
+		return nil
+	}
+	return river.JobSnooze(time.Until(reset) + time.Second)
+}
+
+// rateLimited turns GitHub's rate-limit answers into a snooze: until the
+// reset for the primary limit, retry-after (or a minute) for a secondary
+// one. Other errors are returned as they are (River backs off).
+func rateLimited(err error) error {
+	var primary *github.RateLimitError
+	var secondary *github.AbuseRateLimitError
+	switch {
+	case errors.As(err, &primary):
+		return river.JobSnooze(time.Until(primary.Rate.Reset.Time) + time.Second)
+	case errors.As(err, &secondary):
+		if d := secondary.GetRetryAfter(); d > 0 {
+			return river.JobSnooze(d)
+		}
+		return river.JobSnooze(secondaryBackoff)
+	}
+	return err
 }
 
 // Work reads every page of the pull request's files and replicates them
@@ -107,12 +145,20 @@ func (w *FilesWorker) Work(ctx context.Context, job *river.Job[SyncPRFilesArgs])
 		logger.Debug().Str("current_head", head).Msg("Files of an old head: left to the newer job")
 		return nil
 	}
+	if wait := w.waitForBudget(a.InstallationID); wait != nil {
+		logger.Info().Int("reserve", w.Reserve).Msg("Backfill waits for the installation's rate limit to reset")
+		return wait
+	}
 	client, err := w.Clients.NewInstallationClient(a.InstallationID)
 	if err != nil {
 		return fmt.Errorf("creating the client of installation %d: %w", a.InstallationID, err)
 	}
 	files, err := listFiles(ctx, client, a.Owner, a.Repo, a.Number)
 	if err != nil {
+		if wait := rateLimited(err); wait != err {
+			logger.Warn().Err(err).Msg("Backfill rate-limited by GitHub: waiting")
+			return wait
+		}
 		return err
 	}
 	now := time.Now

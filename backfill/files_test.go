@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -29,8 +30,9 @@ func TestFilesOfAnOldHeadAreLeftAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
+	budget := ghclient.NewBudget()
 	clients, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
+		Metrics: ghclient.NewMetrics(prometheus.NewRegistry()), Budget: budget})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,12 +44,14 @@ func TestFilesOfAnOldHeadAreLeftAlone(t *testing.T) {
 	if err := r.Commit(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	w := &FilesWorker{Clients: clients, DB: db, Logger: zerolog.Nop()}
+	w := &FilesWorker{Clients: clients, DB: db, Logger: zerolog.Nop(), Budget: budget, Reserve: 500}
+	work := func(head string) error {
+		return w.Work(context.Background(), &river.Job[SyncPRFilesArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
+			Args: SyncPRFilesArgs{InstallationID: 7, RepositoryID: 5, PullRequestID: 77, Owner: "acme", Repo: "widgets", Number: 7, HeadSHA: head}})
+	}
 	run := func(head string) {
 		t.Helper()
-		err := w.Work(context.Background(), &river.Job[SyncPRFilesArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
-			Args: SyncPRFilesArgs{InstallationID: 7, RepositoryID: 5, PullRequestID: 77, Owner: "acme", Repo: "widgets", Number: 7, HeadSHA: head}})
-		if err != nil {
+		if err := work(head); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,5 +69,44 @@ func TestFilesOfAnOldHeadAreLeftAlone(t *testing.T) {
 	run("newhead")
 	if n := files(); n != 1 {
 		t.Errorf("the current head's job wrote %d files, want 1", n)
+	}
+
+	// The installation is nearly out of its rate limit: the next job
+	// waits for the reset instead of spending the reserve.
+	reset := time.Now().Add(10 * time.Minute)
+	fake.SetRemaining(7, 100, reset)
+	fake.SetList("/repos/acme/widgets/pulls/7/files", []any{map[string]any{"filename": "b.go", "status": "added"}})
+	run("newhead") // learns the budget from its answer
+	requests := len(fake.Requests())
+	var snooze *rivertype.JobSnoozeError
+	if err := work("newhead"); !errors.As(err, &snooze) || snooze.Duration < 9*time.Minute || snooze.Duration > 11*time.Minute {
+		t.Errorf("Work = %v, want a snooze until the reset", err)
+	}
+	if n := len(fake.Requests()); n != requests {
+		t.Errorf("the waiting job made %d requests", n-requests)
+	}
+}
+
+func TestRateLimitedSnoozes(t *testing.T) {
+	reset := time.Now().Add(5 * time.Minute)
+	retry := 30 * time.Second
+	for _, tt := range []struct {
+		name string
+		err  error
+		min  time.Duration
+		max  time.Duration
+	}{
+		{"primary", &github.RateLimitError{Rate: github.Rate{Reset: github.Timestamp{Time: reset}}}, 4 * time.Minute, 6 * time.Minute},
+		{"secondary with retry-after", &github.AbuseRateLimitError{RetryAfter: &retry}, retry, retry},
+		{"secondary without", &github.AbuseRateLimitError{}, secondaryBackoff, secondaryBackoff},
+	} {
+		var snooze *rivertype.JobSnoozeError
+		if err := rateLimited(tt.err); !errors.As(err, &snooze) || snooze.Duration < tt.min || snooze.Duration > tt.max {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	other := errors.New("boom")
+	if err := rateLimited(other); err != other {
+		t.Errorf("another error became %v", err)
 	}
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// MissingFileTTL is how long a repository file GitHub said does not
 	// exist is taken as missing without asking again; 0 asks every time.
 	MissingFileTTL time.Duration
+	// Budget, when set, learns each installation's rate limit from its
+	// answers.
+	Budget *Budget
 }
 
 // NewCreator returns the ClientCreator for the app described by cfg. All
@@ -57,7 +60,7 @@ func newCreator(cfg githubapp.Config, opts Options) (*creator, error) {
 	if opts.Transport != nil {
 		base = append(base, githubapp.WithTransport(opts.Transport))
 	}
-	return &creator{cfg: cfg, base: base, metrics: opts.Metrics, missing: newMissingFiles(opts.MissingFileTTL)}, nil
+	return &creator{cfg: cfg, base: base, metrics: opts.Metrics, missing: newMissingFiles(opts.MissingFileTTL), budget: opts.Budget}, nil
 }
 
 // creator builds one go-githubapp creator per installation so that the
@@ -67,6 +70,7 @@ type creator struct {
 	base    []githubapp.ClientOption
 	metrics *Metrics
 	missing *missingFiles
+	budget  *Budget
 }
 
 func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
@@ -79,6 +83,7 @@ func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
 		c.missing.middleware(label),
 		githubapp.ClientLogging(zerolog.DebugLevel),
 		c.metrics.middleware(label),
+		c.budget.middleware(label),
 	))
 	return githubapp.NewClientCreator(c.cfg.V3APIURL, c.cfg.V4APIURL, c.cfg.App.IntegrationID, []byte(c.cfg.App.PrivateKey), opts...)
 }

@@ -125,3 +125,39 @@ func TestMissingFilesAreRemembered(t *testing.T) {
 		t.Errorf("a repository read was answered from the missing-file memory: %v", err)
 	}
 }
+
+// The budget learns each installation's limit from its answers, and
+// forgets it once the reset has passed.
+func TestBudgetLearnsTheRateLimit(t *testing.T) {
+	fake, cfg := newFake(t)
+	fake.SetResource("/repos/acme/widgets", map[string]any{"id": 1})
+	budget := NewBudget()
+	creator, err := NewCreator(cfg, Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
+		Metrics: NewMetrics(prometheus.NewRegistry()), Budget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, known := budget.Of(7); known {
+		t.Error("a budget known before any answer")
+	}
+	reset := time.Now().Add(20 * time.Minute)
+	fake.SetRemaining(7, 42, reset)
+	client, err := creator.NewInstallationClient(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Repositories.Get(context.Background(), "acme", "widgets"); err != nil {
+		t.Fatal(err)
+	}
+	left, at, known := budget.Of(7)
+	if !known || left != 41 || at.Unix() != reset.Unix() {
+		t.Errorf("budget = %d until %v (%v), want 41 until %v", left, at, known, reset)
+	}
+	fake.SetRemaining(7, 5000, time.Now().Add(-time.Second))
+	if _, _, err := client.Repositories.Get(context.Background(), "acme", "widgets"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, known := budget.Of(7); known {
+		t.Error("a budget whose reset has passed is still known")
+	}
+}

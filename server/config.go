@@ -21,28 +21,29 @@ import (
 
 // Defaults for every setting, applied before config.yml and the environment.
 const (
-	DefaultAddress         = ":8080"
-	DefaultDatabaseURL     = "postgres://127.0.0.1:5432/osprey?sslmode=disable"
-	DefaultDatabaseConns   = 20
-	DefaultCredentialsFile = "osprey-credentials.yml"
-	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "json"
-	DefaultWebURL          = "https://github.com"
-	DefaultV3APIURL        = "https://api.github.com/"
-	DefaultV4APIURL        = "https://api.github.com/graphql"
-	DefaultGitHubTimeout   = 30 * time.Second
-	DefaultCacheBytes      = 64 << 20
-	DefaultMissingFileTTL  = 5 * time.Minute
-	DefaultWorkers         = 50
-	DefaultMaxAttempts     = 10
-	DefaultHandlerTimeout  = time.Minute
-	DefaultRescueAfter     = 5 * time.Minute
-	DefaultRetention       = 30 * 24 * time.Hour
-	DefaultShutdownTimeout = 30 * time.Second
-	DefaultTriageWorkers   = 10
-	DefaultDataReload      = 5 * time.Minute
-	DefaultJiraTimeout     = 30 * time.Second
-	DefaultBackfillWorkers = 5
+	DefaultAddress          = ":8080"
+	DefaultDatabaseURL      = "postgres://127.0.0.1:5432/osprey?sslmode=disable"
+	DefaultDatabaseConns    = 20
+	DefaultCredentialsFile  = "osprey-credentials.yml"
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "json"
+	DefaultWebURL           = "https://github.com"
+	DefaultV3APIURL         = "https://api.github.com/"
+	DefaultV4APIURL         = "https://api.github.com/graphql"
+	DefaultGitHubTimeout    = 30 * time.Second
+	DefaultCacheBytes       = 64 << 20
+	DefaultMissingFileTTL   = 5 * time.Minute
+	DefaultWorkers          = 50
+	DefaultMaxAttempts      = 10
+	DefaultHandlerTimeout   = time.Minute
+	DefaultRescueAfter      = 5 * time.Minute
+	DefaultRetention        = 30 * 24 * time.Hour
+	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultTriageWorkers    = 10
+	DefaultDataReload       = 5 * time.Minute
+	DefaultJiraTimeout      = 30 * time.Second
+	DefaultBackfillWorkers  = 5
+	DefaultRateLimitReserve = 500
 )
 
 // Config is the server configuration: config.yml, then the credentials file
@@ -95,6 +96,9 @@ type Config struct {
 		// is opened, reopened or gets new commits.
 		PullRequestFiles bool `yaml:"pull_request_files"`
 		Workers          int  `yaml:"workers"`
+		// RateLimitReserve is the part of an installation's primary rate
+		// limit backfill jobs leave to webhook-driven work.
+		RateLimitReserve int `yaml:"rate_limit_reserve"`
 	} `yaml:"backfill"`
 
 	Jira struct {
@@ -184,6 +188,7 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_TRIAGE_BOARD_OWNERS", key: "triage.board_owners", target: &t.BoardOwners},
 		{env: "OSPREY_BACKFILL_PULL_REQUEST_FILES", key: "backfill.pull_request_files", target: &c.Backfill.PullRequestFiles},
 		{env: "OSPREY_BACKFILL_WORKERS", key: "backfill.workers", target: &c.Backfill.Workers},
+		{env: "OSPREY_BACKFILL_RATE_LIMIT_RESERVE", key: "backfill.rate_limit_reserve", target: &c.Backfill.RateLimitReserve},
 		{env: "OSPREY_JIRA_SERVERS", key: "jira.servers", target: &c.Jira.Servers},
 		{env: "OSPREY_JIRA_TIMEOUT", key: "jira.timeout", target: &c.Jira.Timeout},
 	}
@@ -215,6 +220,7 @@ func DefaultConfig() Config {
 	c.Triage.Rules = ospr.DefaultRules()
 	c.Jira.Timeout = DefaultJiraTimeout
 	c.Backfill.Workers = DefaultBackfillWorkers
+	c.Backfill.RateLimitReserve = DefaultRateLimitReserve
 	return c
 }
 
@@ -458,6 +464,9 @@ func (c *Config) Validate() error {
 			key += "." + se.Key
 		}
 		bad(key, "config.yml only", "%v", err)
+	}
+	if c.Backfill.RateLimitReserve < 0 {
+		bad("backfill.rate_limit_reserve", "OSPREY_BACKFILL_RATE_LIMIT_RESERVE", "must not be negative")
 	}
 	if c.Backfill.Workers < 1 {
 		bad("backfill.workers", "OSPREY_BACKFILL_WORKERS", "must be at least 1")

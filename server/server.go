@@ -98,7 +98,9 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		return nil, err
 	}
 
+	budget := ghclient.NewBudget()
 	clients, err := ghclient.NewCreator(cfg.GitHub.Config, ghclient.Options{
+		Budget:         budget,
 		UserAgent:      "osprey/" + opts.Version,
 		Timeout:        cfg.GitHub.Timeout,
 		CacheBytes:     cfg.GitHub.CacheBytes,
@@ -152,7 +154,8 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	}
 	// The backfill's queue always runs, so that jobs queued while it was
 	// on still run once it is turned off.
-	river.AddWorker(workers, &backfill.FilesWorker{Clients: clients, DB: pool, Logger: logger.With().Str("component", "backfill").Logger(), Now: opts.Now})
+	river.AddWorker(workers, &backfill.FilesWorker{Clients: clients, DB: pool, Logger: logger.With().Str("component", "backfill").Logger(), Now: opts.Now,
+		Budget: budget, Reserve: cfg.Backfill.RateLimitReserve})
 	queues[backfill.Queue] = river.QueueConfig{MaxWorkers: cfg.Backfill.Workers}
 	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob()}
 	if s.triage != nil {

@@ -485,3 +485,12 @@ func NewApp(appID int64) (*Server, githubapp.Config, error) {
 	cfg.App.IntegrationID, cfg.App.PrivateKey = appID, string(key)
 	return s, cfg, nil
 }
+
+// SetRemaining sets how much of its primary rate limit installation id has
+// left, and when the limit resets, as GitHub would report them.
+func (s *Server) SetRemaining(installationID int64, remaining int, reset time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remaining["installation:"+strconv.FormatInt(installationID, 10)] = remaining
+	s.resetAt = reset.Truncate(time.Second)
+}
