@@ -68,9 +68,19 @@ type Server struct {
 // numbers of delivery workers and database connections. Its workers start
 // only when startWorkers is set; StartWorkers starts them later.
 func Start(ctx context.Context, dbURL string, workers, conns int, opts server.Options, startWorkers bool) (*Server, error) {
-	key, err := fakegithub.NewPrivateKey()
+	cfg, err := Config(dbURL, workers, conns)
 	if err != nil {
 		return nil, err
+	}
+	return StartConfigured(ctx, cfg, opts, startWorkers)
+}
+
+// Config is the configuration Start uses: a test app with a fresh key,
+// the database at dbURL, workers delivery workers and conns connections.
+func Config(dbURL string, workers, conns int) (server.Config, error) {
+	key, err := fakegithub.NewPrivateKey()
+	if err != nil {
+		return server.Config{}, err
 	}
 	cfg := server.DefaultConfig()
 	cfg.DatabaseURL = dbURL
@@ -78,7 +88,7 @@ func Start(ctx context.Context, dbURL string, workers, conns int, opts server.Op
 	cfg.GitHub.App.IntegrationID = 1
 	cfg.GitHub.App.PrivateKey = string(key)
 	cfg.Deliveries.Workers = workers
-	return StartConfigured(ctx, cfg, opts, startWorkers)
+	return cfg, nil
 }
 
 // StartConfigured runs osprey with cfg, which StartConfigured completes

@@ -42,6 +42,7 @@ var keepDatabases bool
 
 type result struct {
 	NoopHandlers     bool           `json:"noop_handlers,omitempty"`
+	FollowUps        bool           `json:"follow_ups,omitempty"`
 	Events           int            `json:"events"`
 	Mix              map[string]int `json:"mix"`
 	Repositories     int            `json:"repositories"`
@@ -72,6 +73,7 @@ func main() {
 	adminURL := flag.String("db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server (databases are created and dropped)")
 	fixtures := flag.String("fixtures", "testdata/webhooks", "directory of the fixture payloads")
 	skipCeiling := flag.Bool("skip-ceiling", false, "measure the full path only")
+	followUps := flag.Bool("follow-ups", false, "full path with the triage and the pull request files backfill on: what queueing their jobs in each delivery's transaction costs (GitHub is a refused loopback port, so the jobs fail at once and never leave the machine)")
 	noop := flag.Bool("noop", false, "full path with handlers that do nothing (implies -skip-ceiling): what intake, queue and outcome cost without replication")
 	jsonOut := flag.String("json", "", "also write the result as JSON to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full-path phase to this file")
@@ -88,7 +90,7 @@ func main() {
 	if *noop {
 		*skipCeiling = true
 	}
-	res := result{NoopHandlers: *noop, Events: len(mix), Mix: map[string]int{}, Repositories: *repos, Users: *users, Senders: *senders,
+	res := result{NoopHandlers: *noop, FollowUps: *followUps, Events: len(mix), Mix: map[string]int{}, Repositories: *repos, Users: *users, Senders: *senders,
 		Workers: *workers, DatabaseMaxConns: *conns}
 	total := 0
 	for _, d := range mix {
@@ -198,7 +200,16 @@ func fullPath(ctx context.Context, res *result, mix []delivery, adminURL string)
 			return all
 		}
 	}
-	srv, err := benchkit.Start(ctx, dbURL, res.Workers, res.DatabaseMaxConns, opts, true)
+	cfg, err := benchkit.Config(dbURL, res.Workers, res.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	if res.FollowUps {
+		cfg.Triage.Enabled, cfg.Triage.AppLogin, cfg.Backfill.PullRequestFiles = true, "osprey-bench[bot]", true
+		cfg.Triage.Workers = min(cfg.Triage.Workers, cfg.DatabaseMaxConns-2)
+		cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = "http://127.0.0.1:9/", "http://127.0.0.1:9/graphql" // refused
+	}
+	srv, err := benchkit.StartConfigured(ctx, cfg, opts, true)
 	if err != nil {
 		return err
 	}
