@@ -472,19 +472,17 @@ func (rc *Reconciler) reportBrokenConfig(ctx context.Context, gh GitHub, pr PR, 
 	if pr.HeadSHA == "" {
 		return res, nil
 	}
-	want := StatusWant{Context: rc.Defaults.Status.Context, State: StatusError, Description: BrokenConfigDescription(layerErr)}
-	have, err := gh.Status(ctx, pr.Owner, pr.Repo, pr.HeadSHA, want.Context)
-	if err != nil {
+	desired := Desired{Status: StatusWant{Context: rc.Defaults.Status.Context, State: StatusError, Description: BrokenConfigDescription(layerErr)}}
+	var observed Observed
+	var err error
+	if observed.Status, err = gh.Status(ctx, pr.Owner, pr.Repo, pr.HeadSHA, desired.Status.Context); err != nil {
 		return res, err
 	}
-	if have != nil && *have == want {
+	res.Actions = Plan(pr, desired, observed, nil) // the status, or nothing
+	if dryRun || len(res.Actions) == 0 {
 		return res, nil
 	}
-	res.Actions = []Action{{Kind: SetStatus, Status: want}}
-	if dryRun {
-		return res, nil
-	}
-	if err := gh.SetStatus(ctx, pr.Owner, pr.Repo, pr.HeadSHA, want); err != nil {
+	if err := rc.apply(ctx, gh, pr, nil, nil, res.Actions); err != nil {
 		res.Failed = res.Actions
 		return res, fmt.Errorf("%s: %w", SetStatus, err)
 	}
