@@ -118,7 +118,7 @@ func PlanJira(repo string, labels []string, config *JiraConfig, allowed []string
 			// The configuration is not loaded: nothing can be said yet.
 			actions = append(actions, Action{Kind: CreateJiraIssue, Nick: nick, Err: err.Error()})
 		default:
-			actions = append(actions, Action{Kind: CreateJiraIssue, Nick: nick, Project: ProjectRef{Owner: target.Project}, Field: target.Type})
+			actions = append(actions, Action{Kind: CreateJiraIssue, Nick: nick, JiraTarget: target})
 		}
 	}
 	return actions
@@ -199,19 +199,18 @@ func (j *JiraStep) apply(ctx context.Context, gh GitHub, pr PR, body string, a A
 	if a.Err != "" {
 		return IssueComment{}, fmt.Errorf("%w: %s", ErrJiraNotLoaded, a.Err)
 	}
-	config := j.Config()
-	srv, target, err := config.Resolve(a.Nick, pr.Owner+"/"+pr.Repo)
+	srv, known := j.Config().Servers.Lookup(a.Nick)
 	if a.Kind == CommentNoJira {
 		return gh.CreateComment(ctx, pr.Owner, pr.Repo, pr.Number, jiraComment(a.Comment, a.Nick, srv, ""))
 	}
-	if err != nil {
-		return IssueComment{}, err
+	if !known { // the servers file changed since the plan
+		return IssueComment{}, fmt.Errorf("%w: jira:%s is gone from the servers file", ErrJiraNotLoaded, a.Nick)
 	}
 	client, err := j.client(srv)
 	if err != nil {
 		return IssueComment{}, err
 	}
-	key, server, _, err := EnsureJiraIssue(ctx, j.DB, client, pr, strings.ToLower(a.Nick), target, pr.Title, JiraIssueBody(pr, body))
+	key, server, _, err := EnsureJiraIssue(ctx, j.DB, client, pr, strings.ToLower(a.Nick), a.JiraTarget, pr.Title, JiraIssueBody(pr, body))
 	if j.Healthy != nil && (err == nil || jiramap.IsAuth(err)) {
 		j.Healthy(srv.Nick, err == nil)
 	}

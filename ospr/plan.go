@@ -2,6 +2,8 @@ package ospr
 
 import (
 	"fmt"
+
+	"github.com/osprey-bot/osprey/jiramap"
 	"sort"
 	"strings"
 )
@@ -55,16 +57,17 @@ const (
 // Action is one change to make on GitHub. Each is applied on its own and is
 // idempotent; the list is also what a dry run prints.
 type Action struct {
-	Kind      ActionKind
-	Label     string      // add-label, remove-label
-	Status    StatusWant  // set-status
-	CommentID int64       // edit-comment
-	Comment   CommentKind // create-comment, edit-comment
-	Body      string      // create-comment, edit-comment
-	Project   ProjectRef  // add-to-project, set-field
-	Field     string      // set-field; jira-issue: the issue type
-	Value     string      // set-field
-	Nick      string      // jira-issue, jira-comment
+	Kind       ActionKind
+	Label      string         // add-label, remove-label
+	Status     StatusWant     // set-status
+	CommentID  int64          // edit-comment
+	Comment    CommentKind    // create-comment, edit-comment
+	Body       string         // create-comment, edit-comment
+	Project    ProjectRef     // add-to-project, set-field
+	Field      string         // set-field
+	Value      string         // set-field
+	Nick       string         // jira-issue, jira-comment
+	JiraTarget jiramap.Target // jira-issue: the project and issue type
 	// Err says why a jira-issue cannot be made yet (its mapping file is
 	// not loaded); applying it fails with it, so the job is retried.
 	Err string
@@ -88,7 +91,7 @@ func (a Action) String() string {
 		if a.Err != "" {
 			return fmt.Sprintf("%s jira:%s (waiting: %s)", a.Kind, a.Nick, a.Err)
 		}
-		return fmt.Sprintf("%s jira:%s project %s type %s", a.Kind, a.Nick, a.Project.Owner, a.Field)
+		return fmt.Sprintf("%s jira:%s project %s type %s", a.Kind, a.Nick, a.JiraTarget.Project, a.JiraTarget.Type)
 	case CommentNoJira:
 		return fmt.Sprintf("%s jira:%s %s", a.Kind, a.Nick, a.Comment)
 	}
