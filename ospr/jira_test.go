@@ -20,7 +20,7 @@ var jiraAccount = fakejira.Account{AccountID: "5b10a", Email: "osprey@example.or
 
 // newJiraWorld is a fake Jira of mode with project OSPR, a client of it
 // (nick test1) and a fresh database.
-func newJiraWorld(t *testing.T, mode fakejira.Mode) (*fakejira.Server, *jiramap.Client, func() (string, bool, error)) {
+func newJiraWorld(t *testing.T, mode fakejira.Mode) (*fakejira.Server, *jiramap.Client, *pgxpool.Pool) {
 	t.Helper()
 	fake := fakejira.New(mode, jiraAccount)
 	t.Cleanup(fake.Close)
@@ -36,17 +36,17 @@ func newJiraWorld(t *testing.T, mode fakejira.Mode) (*fakejira.Server, *jiramap.
 		t.Fatal(err)
 	}
 	db, _ := testdb.New(t)
+	return fake, client, db
+}
+
+func TestJiraIssueIsCreatedOnce(t *testing.T) {
+	fake, client, db := newJiraWorld(t, fakejira.Cloud)
 	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007, Title: "Fix the widgets"}
 	ensure := func() (string, bool, error) {
 		key, _, created, err := EnsureJiraIssue(context.Background(), db, client, pr, "test1", jiramap.Target{Project: "OSPR", Type: "Task"},
 			pr.Title, "From GitHub")
 		return key, created, err
 	}
-	return fake, client, ensure
-}
-
-func TestJiraIssueIsCreatedOnce(t *testing.T) {
-	fake, _, ensure := newJiraWorld(t, fakejira.Cloud)
 	key, created, err := ensure()
 	if err != nil || key != "OSPR-1" || !created {
 		t.Fatalf("first: %q %v %v", key, created, err)
@@ -67,8 +67,7 @@ func TestJiraIssueIsCreatedOnce(t *testing.T) {
 // it by its label instead of creating another, on both kinds of Jira.
 func TestJiraIssueAfterALostAnswer(t *testing.T) {
 	for _, mode := range []fakejira.Mode{fakejira.Cloud, fakejira.DataCenter} {
-		fake, client, _ := newJiraWorld(t, mode)
-		db, _ := testdb.New(t)
+		fake, client, db := newJiraWorld(t, mode)
 		pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007, Title: "Fix"}
 		target := jiramap.Target{Project: "OSPR", Type: "Task"}
 		ensure := func() (string, bool, error) {
@@ -96,8 +95,7 @@ func TestJiraIssueAfterALostAnswer(t *testing.T) {
 // Jira failing (5xx) creates nothing; the next attempt, Jira back, finds
 // nothing to adopt and creates the one issue.
 func TestJiraIssueAfterJiraFailed(t *testing.T) {
-	fake, client, _ := newJiraWorld(t, fakejira.Cloud)
-	db, _ := testdb.New(t)
+	fake, client, db := newJiraWorld(t, fakejira.Cloud)
 	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007}
 	target := jiramap.Target{Project: "OSPR", Type: "Task"}
 	fake.FailNext(http.MethodPost, "/rest/api/2/issue", 1, http.StatusServiceUnavailable, "")
@@ -114,8 +112,7 @@ func TestJiraIssueAfterJiraFailed(t *testing.T) {
 // Reconciles racing for the same (pull request, nick) make one issue: the
 // intent is recorded atomically, and the losers wait.
 func TestJiraIssueConcurrently(t *testing.T) {
-	fake, client, _ := newJiraWorld(t, fakejira.Cloud)
-	db, _ := testdb.New(t)
+	fake, client, db := newJiraWorld(t, fakejira.Cloud)
 	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -162,8 +159,7 @@ func age(t *testing.T, db *pgxpool.Pool, d time.Duration) {
 // found by the search once JiraSettle has passed since that attempt ended,
 // and a failure before the lost answer does not start the clock early.
 func TestJiraIssueClockStartsAtTheLastAttempt(t *testing.T) {
-	fake, client, _ := newJiraWorld(t, fakejira.Cloud)
-	db, _ := testdb.New(t)
+	fake, client, db := newJiraWorld(t, fakejira.Cloud)
 	pr := PR{Owner: "openedx", Repo: "widgets", Number: 7, ID: 7007}
 	target := jiramap.Target{Project: "OSPR", Type: "Task"}
 	ensure := func() error {
