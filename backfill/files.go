@@ -177,17 +177,15 @@ func (w *FilesWorker) Work(ctx context.Context, job *river.Job[SyncPRFilesArgs])
 // listFiles reads every page of the pull request's files (GitHub lists at
 // most maxFiles).
 func listFiles(ctx context.Context, client *github.Client, owner, repo string, number int) ([]*github.CommitFile, error) {
-	opts := &github.ListOptions{PerPage: 100}
 	var out []*github.CommitFile
-	for {
-		page, resp, err := client.PullRequests.ListFiles(ctx, owner, repo, number, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing the files of %s/%s#%d: %w", owner, repo, number, err)
-		}
+	err := ghclient.EachPage(func(page int) ([]*github.CommitFile, *github.Response, error) {
+		return client.PullRequests.ListFiles(ctx, owner, repo, number, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})
+	}, func(page []*github.CommitFile) bool {
 		out = append(out, page...)
-		if resp.NextPage == 0 || len(out) >= maxFiles {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+		return len(out) < maxFiles
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the files of %s/%s#%d: %w", owner, repo, number, err)
 	}
+	return out, nil
 }

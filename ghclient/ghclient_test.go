@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -159,5 +160,36 @@ func TestBudgetLearnsTheRateLimit(t *testing.T) {
 	}
 	if _, _, known := budget.Of(7); known {
 		t.Error("a budget whose reset has passed is still known")
+	}
+}
+
+// EachPage follows the Link header to the last page, and stops early when
+// told.
+func TestEachPage(t *testing.T) {
+	fake, cfg := newFake(t)
+	var items []any
+	for i := range 250 {
+		items = append(items, map[string]any{"id": i})
+	}
+	fake.SetList("/repos/acme/widgets/issues/1/comments", items)
+	creator, err := NewCreator(cfg, Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20, Metrics: NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := creator.NewInstallationClient(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(page int) ([]*github.IssueComment, *github.Response, error) {
+		return client.Issues.ListComments(context.Background(), "acme", "widgets", 1,
+			&github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: PerPage, Page: page}})
+	}
+	seen, pages := 0, 0
+	if err := EachPage(list, func(page []*github.IssueComment) bool { seen += len(page); pages++; return true }); err != nil || seen != 250 || pages != 3 {
+		t.Errorf("all: %d items in %d pages, %v", seen, pages, err)
+	}
+	pages = 0
+	if err := EachPage(list, func([]*github.IssueComment) bool { pages++; return false }); err != nil || pages != 1 {
+		t.Errorf("stopped: %d pages, %v", pages, err)
 	}
 }

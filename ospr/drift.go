@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/inbox"
 	"github.com/osprey-bot/osprey/store"
 )
@@ -171,23 +172,21 @@ func (s *Service) appInstallations(ctx context.Context) ([]*github.Installation,
 	if err != nil {
 		return nil, fmt.Errorf("creating the app client: %w", err)
 	}
-	opts := &github.ListOptions{PerPage: listPageSize}
 	var out []*github.Installation
-	for {
-		page, res, err := client.Apps.ListInstallations(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing the app's installations: %w", err)
-		}
+	err = ghclient.EachPage(func(page int) ([]*github.Installation, *github.Response, error) {
+		return client.Apps.ListInstallations(ctx, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})
+	}, func(page []*github.Installation) bool {
 		for _, inst := range page {
 			if inst.SuspendedAt == nil {
 				out = append(out, inst)
 			}
 		}
-		if res.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = res.NextPage
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the app's installations: %w", err)
 	}
+	return out, nil
 }
 
 // repairInstallation queues the open pull requests of one installation's

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/appconfig"
+
+	"github.com/osprey-bot/osprey/ghclient"
 )
 
 // GitHub is what a reconcile reads and writes on GitHub, for one
@@ -84,41 +86,40 @@ func FromGitHub(pr *github.PullRequest) PR {
 
 // IssueComments implements GitHub, reading every page.
 func (g RESTGitHub) IssueComments(ctx context.Context, owner, repo string, number int) ([]IssueComment, error) {
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	var out []IssueComment
-	for {
-		page, resp, err := g.Client.Issues.ListComments(ctx, owner, repo, number, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing the comments of %s/%s#%d: %w", owner, repo, number, err)
-		}
+	err := ghclient.EachPage(func(page int) ([]*github.IssueComment, *github.Response, error) {
+		return g.Client.Issues.ListComments(ctx, owner, repo, number,
+			&github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: ghclient.PerPage, Page: page}})
+	}, func(page []*github.IssueComment) bool {
 		for _, c := range page {
 			out = append(out, IssueComment{ID: c.GetID(), Author: c.GetUser().GetLogin(), Body: c.GetBody()})
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the comments of %s/%s#%d: %w", owner, repo, number, err)
 	}
+	return out, nil
 }
 
 // Status implements GitHub: statuses come newest first.
 func (g RESTGitHub) Status(ctx context.Context, owner, repo, ref, context string) (*StatusWant, error) {
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		page, resp, err := g.Client.Repositories.ListStatuses(ctx, owner, repo, ref, opts)
-		if err != nil {
-			return nil, fmt.Errorf("reading the statuses of %s/%s@%s: %w", owner, repo, ref, err)
-		}
+	var found *StatusWant
+	err := ghclient.EachPage(func(page int) ([]*github.RepoStatus, *github.Response, error) {
+		return g.Client.Repositories.ListStatuses(ctx, owner, repo, ref, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})
+	}, func(page []*github.RepoStatus) bool {
 		for _, s := range page {
 			if s.GetContext() == context {
-				return &StatusWant{Context: context, State: s.GetState(), Description: s.GetDescription(), TargetURL: s.GetTargetURL()}, nil
+				found = &StatusWant{Context: context, State: s.GetState(), Description: s.GetDescription(), TargetURL: s.GetTargetURL()}
+				return false
 			}
 		}
-		if resp.NextPage == 0 {
-			return nil, nil
-		}
-		opts.Page = resp.NextPage
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the statuses of %s/%s@%s: %w", owner, repo, ref, err)
 	}
+	return found, nil
 }
 
 // File implements GitHub.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
+
+	"github.com/osprey-bot/osprey/ghclient"
 )
 
 // A rescan reconciles pull requests that no event pointed at: every open
@@ -70,9 +72,6 @@ const (
 	busyTries = 10
 	busyPause = time.Second
 )
-
-// listPageSize is the longest page GitHub gives.
-const listPageSize = 100
 
 var (
 	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
@@ -220,23 +219,25 @@ func ownerRepositories(ctx context.Context, client *github.Client, owner string)
 // installationRepositories lists every repository the installation client
 // sees (GET /installation/repositories), leaving out archived ones.
 func installationRepositories(ctx context.Context, client *github.Client) ([]*github.Repository, error) {
-	opts := &github.ListOptions{PerPage: listPageSize}
 	var out []*github.Repository
-	for {
-		page, res, err := client.Apps.ListRepos(ctx, opts)
+	err := ghclient.EachPage(func(page int) ([]*github.Repository, *github.Response, error) {
+		repos, resp, err := client.Apps.ListRepos(ctx, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})
 		if err != nil {
-			return nil, fmt.Errorf("listing the installation's repositories: %w", err)
+			return nil, resp, err
 		}
-		for _, r := range page.Repositories {
+		return repos.Repositories, resp, nil
+	}, func(page []*github.Repository) bool {
+		for _, r := range page {
 			if !r.GetArchived() {
 				out = append(out, r)
 			}
 		}
-		if res.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = res.NextPage
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the installation's repositories: %w", err)
 	}
+	return out, nil
 }
 
 // rescanRepository lists the pull requests of owner/repo that req keeps
@@ -271,28 +272,26 @@ func (s *Service) rescanRepository(ctx context.Context, client *github.Client, i
 // sorts them by creation, so the pages stop at the first one older than
 // since.
 func pullRequestNumbers(ctx context.Context, client *github.Client, owner, repo, state string, since, until time.Time) ([]int, error) {
-	opts := &github.PullRequestListOptions{State: state, Sort: "created", Direction: "desc",
-		ListOptions: github.ListOptions{PerPage: listPageSize}}
 	var numbers []int
-	for {
-		page, res, err := client.PullRequests.List(ctx, owner, repo, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing the pull requests: %w", err)
-		}
+	err := ghclient.EachPage(func(page int) ([]*github.PullRequest, *github.Response, error) {
+		return client.PullRequests.List(ctx, owner, repo, &github.PullRequestListOptions{State: state, Sort: "created", Direction: "desc",
+			ListOptions: github.ListOptions{PerPage: ghclient.PerPage, Page: page}})
+	}, func(page []*github.PullRequest) bool {
 		for _, pr := range page {
 			created := pr.GetCreatedAt().Time
 			if !since.IsZero() && created.Before(since) {
-				return numbers, nil
+				return false
 			}
 			if until.IsZero() || created.Before(until) {
 				numbers = append(numbers, pr.GetNumber())
 			}
 		}
-		if res.NextPage == 0 {
-			return numbers, nil
-		}
-		opts.Page = res.NextPage
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the pull requests: %w", err)
 	}
+	return numbers, nil
 }
 
 // rescanPullRequest reconciles one pull request and reports the outcome.
