@@ -7,6 +7,12 @@
 // headers. POST /graphql validates every document against GitHub's published
 // schema before a test's resolver answers it. Tests can count the requests
 // it served.
+//
+// It can also misbehave the way GitHub does: every answer can be delayed
+// (SetLatency), an installation whose primary rate limit is spent is refused
+// with GitHub's 403 until its window resets, and chosen requests can be made
+// to fail with a secondary rate limit or a server error (InjectFault, in
+// faults.go).
 package fakegithub
 
 import (
@@ -42,21 +48,30 @@ type Server struct {
 	publicKey *rsa.PublicKey
 
 	mu        sync.Mutex
-	resources map[string]any   // path → JSON object for GET
-	lists     map[string][]any // path → items of a paginated list
-	tokens    map[string]int64 // token → installation id
-	remaining map[string]int   // rate-limit bucket → remaining
-	resetAt   time.Time
-	requests  []Request
+	resources map[string]any         // path → JSON object for GET
+	lists     map[string][]any       // path → items of a paginated list
+	tokens    map[string]int64       // token → installation id
+	remaining map[string]int         // rate-limit bucket → remaining
+	resets    map[string]time.Time   // rate-limit bucket → end of its current window
+	resetAt   time.Time              // end of the window of buckets with none of their own
+	latency   time.Duration          // how long every request waits before it is answered
+	faults    []*Fault               // injected failures not yet spent, first match wins (faults.go)
 	manifests map[string]ManifestApp // code → app created by that code
 	resolver  GraphQLResolver        // answers POST /graphql after validation
 	nextID    int64                  // ids of comments and statuses the fake creates
 	projects  *projectStore          // Projects (v2) boards and owners' installations (projects.go)
+
+	// The request log has a lock of its own: a request is logged when its
+	// status is written, which some handlers do holding mu.
+	logMu    sync.Mutex
+	requests []Request
 }
 
-// Request is one request the server answered.
+// Request is one request the server answered: its method, URL path, raw
+// query (without the "?") and the status it was answered with.
 type Request struct {
 	Method, Path string
+	Query        string
 	Status       int
 }
 
@@ -91,6 +106,7 @@ func New(appID int64, privateKeyPEM []byte) (*Server, error) {
 		lists:     map[string][]any{},
 		tokens:    map[string]int64{},
 		remaining: map[string]int{},
+		resets:    map[string]time.Time{},
 		resetAt:   time.Now().Add(time.Hour).Truncate(time.Second),
 		manifests: map[string]ManifestApp{},
 	}
@@ -105,7 +121,25 @@ func (s *Server) SetResource(path string, obj any) {
 	s.resources[path] = obj
 }
 
-// SetList makes GET path answer items, paginated (per_page, page).
+// SetList makes GET path answer items, paginated (per_page, page) with
+// Link headers. The answer honours these query parameters, applied before
+// pagination (so rel="last" counts only what is kept):
+//
+//   - since (RFC 3339): keeps the items whose "updated_at" is at or after it;
+//     items without a readable "updated_at" are kept. Any other since is a 422.
+//   - state: "open" or "closed" keeps the items whose "state" is that (items
+//     without a "state" are kept); "all" or no state keeps everything. Any
+//     other state is a 422.
+//   - direction: items are taken to be stored in the order GitHub answers
+//     that list without a direction: newest first for a list whose path ends
+//     in /pulls or /issues (as AddPullRequest keeps them), oldest first
+//     (ascending creation) for any other list (comments, labels,
+//     milestones...). The direction that is the stored one answers the
+//     stored order, the other answers it reversed. Without direction, the
+//     stored order is kept. Any other direction is a 422.
+//
+// sort is ignored. Items are JSON objects (map[string]any) for the filters
+// to see their fields; other items are always kept.
 func (s *Server) SetList(path string, items []any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,9 +172,27 @@ func (s *Server) AddManifestCode(code string, app ManifestApp) {
 
 // Requests returns the requests answered so far.
 func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests forgets the requests answered so far, so that Requests and
+// Count only see the ones that come after.
+func (s *Server) ResetRequests() {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.requests = nil
+}
+
+// SetLatency makes every request, on any route, wait d before it is
+// answered (0 answers at once). Requests wait concurrently, so n parallel
+// requests take about d, not n×d. A request whose client gives up stops
+// waiting.
+func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	s.latency = d
 }
 
 // Count returns how many requests for method and path got status.
@@ -155,11 +207,32 @@ func (s *Server) Count(method, path string, status int) int {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
-	s.route(rec, r)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rec.status})
+	latency := s.latency
 	s.mu.Unlock()
+	if latency > 0 {
+		// Outside the lock, so that concurrent requests wait together.
+		timer := time.NewTimer(latency)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+		}
+	}
+	// The request is logged as soon as its status is known, before the
+	// client can read any of the answer, so that a client that has its
+	// answer finds the request in Requests.
+	rec := &statusRecorder{ResponseWriter: w, record: func(status int) {
+		s.logMu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
+		s.logMu.Unlock()
+	}}
+	if !s.injectedFault(rec, r) {
+		s.route(rec, r)
+	}
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK) // what net/http sends for an empty answer
+	}
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +277,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		s.rateHeaders(w, bucket, true)
+		if !s.charge(w, bucket) {
+			return
+		}
 		if !s.write(w, r) {
 			writeError(w, http.StatusNotFound, "Not Found")
 		}
@@ -214,7 +289,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // get answers a GET from the resources or lists, with an ETag, honouring
-// If-None-Match, and charging the rate limit of bucket unless it is a 304.
+// If-None-Match, and charging the rate limit of bucket unless it is a 304
+// (an installation whose limit is spent gets GitHub's 403 instead).
 func (s *Server) get(w http.ResponseWriter, r *http.Request, bucket string) {
 	s.mu.Lock()
 	obj, isResource := s.resources[r.URL.Path]
@@ -229,53 +305,180 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, bucket string) {
 	}
 
 	var body any
+	var link string
 	switch {
 	case isResource:
 		body = obj
 	case isList:
-		perPage := atoiDefault(r.URL.Query().Get("per_page"), 30)
+		query := r.URL.Query()
+		view, err := selectItems(items, query, storedNewestFirst(r.URL.Path))
+		if err != nil {
+			if s.charge(w, bucket) {
+				writeError(w, http.StatusUnprocessableEntity, "Validation Failed: "+err.Error())
+			}
+			return
+		}
+		perPage := atoiDefault(query.Get("per_page"), 30)
 		if perPage > 100 {
 			perPage = 100
 		}
-		page := atoiDefault(r.URL.Query().Get("page"), 1)
-		last := (len(items) + perPage - 1) / perPage
+		page := atoiDefault(query.Get("page"), 1)
+		n := view.len()
+		last := (n + perPage - 1) / perPage
 		if last == 0 {
 			last = 1
 		}
-		start, end := (page-1)*perPage, page*perPage
-		if start > len(items) {
-			start = len(items)
-		}
-		if end > len(items) {
-			end = len(items)
-		}
-		body = items[start:end]
+		start, end := min((page-1)*perPage, n), min(page*perPage, n)
+		pageItems := view.slice(start, end)
+		body = pageItems
 		if strings.HasPrefix(r.URL.Path, "/installation/repositories") {
-			body = map[string]any{"total_count": len(items), "repositories": items[start:end]}
+			body = map[string]any{"total_count": n, "repositories": pageItems}
 		}
-		if link := linkHeader(s.URL, r.URL, page, last, perPage); link != "" {
-			w.Header().Set("Link", link)
-		}
+		link = linkHeader(s.URL, r.URL, page, last, perPage)
 	default:
-		s.rateHeaders(w, bucket, true)
-		writeError(w, http.StatusNotFound, "Not Found")
+		if s.charge(w, bucket) {
+			writeError(w, http.StatusNotFound, "Not Found")
+		}
 		return
 	}
 
 	data, _ := json.Marshal(body)
 	sum := sha256.Sum256(append([]byte(r.Header.Get("Authorization")+"\n"), data...))
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
-	w.Header().Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
 	if match := r.Header.Get("If-None-Match"); match != "" && match == etag {
 		s.rateHeaders(w, bucket, false)
+		setCacheHeaders(w, etag, link)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	s.rateHeaders(w, bucket, true)
+	if !s.charge(w, bucket) {
+		return
+	}
+	setCacheHeaders(w, etag, link)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(data)
+}
+
+// setCacheHeaders writes the headers GitHub sends with a readable answer.
+func setCacheHeaders(w http.ResponseWriter, etag, link string) {
+	h := w.Header()
+	if link != "" {
+		h.Set("Link", link)
+	}
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+}
+
+// listView is the items of a list in the order they are answered in,
+// reversed without copying them.
+type listView struct {
+	items   []any
+	reverse bool
+}
+
+func (v listView) len() int { return len(v.items) }
+
+// slice is the items from start to end (end excluded) in answering order;
+// it copies only when reversed.
+func (v listView) slice(start, end int) []any {
+	if !v.reverse {
+		return v.items[start:end]
+	}
+	out := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		out = append(out, v.items[len(v.items)-1-i])
+	}
+	return out
+}
+
+// selectItems applies a list's since, state and direction parameters (see
+// SetList) to its items, stored newest first or oldest first. Without since
+// or state, nothing is copied.
+func selectItems(items []any, query url.Values, newestFirst bool) (listView, error) {
+	var reverse bool
+	switch direction := query.Get("direction"); direction {
+	case "":
+	case "asc", "desc":
+		reverse = (direction == "desc") != newestFirst
+	default:
+		return listView{}, fmt.Errorf("direction %q is not asc or desc", direction)
+	}
+	state := query.Get("state")
+	switch state {
+	case "", "all":
+		state = ""
+	case "open", "closed":
+	default:
+		return listView{}, fmt.Errorf("state %q is not open, closed or all", state)
+	}
+	var since time.Time
+	var sinceText string // since in GitHub's own format, to compare as text, or ""
+	if text := query.Get("since"); text != "" {
+		t, err := time.Parse(time.RFC3339, text)
+		if err != nil {
+			return listView{}, fmt.Errorf("since %q is not an ISO 8601 timestamp", text)
+		}
+		since = t.UTC()
+		if since.Nanosecond() == 0 {
+			sinceText = since.Format(githubTime)
+		}
+	}
+	if state == "" && since.IsZero() {
+		return listView{items: items, reverse: reverse}, nil
+	}
+	kept := make([]any, 0, len(items)/2)
+	for i := range items {
+		item := items[i]
+		if reverse {
+			item = items[len(items)-1-i]
+		}
+		if state != "" {
+			if got, ok := field(item, "state"); ok && got != state {
+				continue
+			}
+		}
+		if !since.IsZero() {
+			if updated, ok := field(item, "updated_at"); ok && updatedBefore(updated, since, sinceText) {
+				continue
+			}
+		}
+		kept = append(kept, item)
+	}
+	return listView{items: kept}, nil
+}
+
+// githubTime is how GitHub writes its timestamps: RFC 3339 in UTC, to the
+// second. Two of them compare as text as they do as times.
+const githubTime = "2006-01-02T15:04:05Z"
+
+// updatedBefore reports whether the timestamp updated is before since
+// (sinceText is since as githubTime, or "" to parse updated). An unreadable
+// updated is not before anything.
+func updatedBefore(updated string, since time.Time, sinceText string) bool {
+	if sinceText != "" && len(updated) == len(githubTime) && updated[len(updated)-1] == 'Z' {
+		return updated < sinceText
+	}
+	t, err := time.Parse(time.RFC3339, updated)
+	return err == nil && t.Before(since)
+}
+
+// storedNewestFirst reports whether the list at path is kept newest first,
+// GitHub's default order for pull requests and issues (sort=created,
+// direction=desc); other lists are kept oldest first.
+func storedNewestFirst(path string) bool {
+	return strings.HasSuffix(path, "/pulls") || strings.HasSuffix(path, "/issues")
+}
+
+// field is the text of a list item's key, if the item is a JSON object
+// that has it as text.
+func field(item any, key string) (string, bool) {
+	m, ok := item.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	text, ok := m[key].(string)
+	return text, ok
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, installationID int64) {
@@ -377,35 +580,90 @@ func (s *Server) installationAuthorized(w http.ResponseWriter, r *http.Request) 
 }
 
 // rateHeaders writes the x-ratelimit-* headers of bucket, charging one
-// request when charge is set.
+// request when charge is set. A spent bucket stays at 0 and the request is
+// not refused (GraphQL, the app's own requests): see charge for REST.
 func (s *Server) rateHeaders(w http.ResponseWriter, bucket string, charge bool) {
+	remaining, reset, _ := s.spend(bucket, charge, false)
+	setRateHeaders(w, remaining, reset)
+}
+
+// charge charges one request to bucket and writes its x-ratelimit-*
+// headers. When bucket is an installation's and its limit is spent, it
+// answers GitHub's 403 instead and reports false: the caller must not
+// answer.
+func (s *Server) charge(w http.ResponseWriter, bucket string) bool {
+	id, isInstallation := strings.CutPrefix(bucket, "installation:")
+	remaining, reset, ok := s.spend(bucket, true, isInstallation)
+	setRateHeaders(w, remaining, reset)
+	if !ok {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"message":           "API rate limit exceeded for installation ID " + id + ".",
+			"documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+		})
+	}
+	return ok
+}
+
+// spend charges bucket one request when charge is set, and returns what it
+// has left and when its window resets. When refuse is set and the bucket is
+// spent, it charges nothing and reports false.
+func (s *Server) spend(bucket string, charge, refuse bool) (remaining int, reset time.Time, ok bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	remaining, reset = s.windowLocked(bucket, time.Now(), true)
+	if charge {
+		if remaining == 0 && refuse {
+			return 0, reset, false
+		}
+		if remaining > 0 {
+			remaining--
+		}
+	}
+	s.remaining[bucket] = remaining
+	return remaining, reset, true
+}
+
+// windowLocked returns what bucket has left and when its window resets.
+// A window whose reset has come refills the bucket, and the next window ends
+// an hour later, as on GitHub; a bucket that is still full keeps the reset
+// it was given (so SetRemaining(id, RateLimit, past) reports that past).
+// With update unset, the refill is computed but not kept. s.mu is held.
+func (s *Server) windowLocked(bucket string, now time.Time, update bool) (int, time.Time) {
 	remaining, seen := s.remaining[bucket]
 	if !seen {
 		remaining = RateLimit
 	}
-	if charge && remaining > 0 {
-		remaining--
+	reset, own := s.resets[bucket]
+	if !own {
+		reset = s.resetAt
 	}
-	s.remaining[bucket] = remaining
-	reset := s.resetAt.Unix()
-	s.mu.Unlock()
+	if remaining < RateLimit && !now.Before(reset) {
+		remaining, reset = RateLimit, now.Add(time.Hour).Truncate(time.Second)
+		if update {
+			s.remaining[bucket], s.resets[bucket] = remaining, reset
+		}
+	}
+	return remaining, reset
+}
+
+func setRateHeaders(w http.ResponseWriter, remaining int, reset time.Time) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(RateLimit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Used", strconv.Itoa(RateLimit-remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 }
 
-// Remaining is the rate limit left for an installation.
+// Remaining is the rate limit left for an installation (a full limit once
+// its window has reset, even before its next request).
 func (s *Server) Remaining(installationID int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n, ok := s.remaining["installation:"+strconv.FormatInt(installationID, 10)]; ok {
-		return n
-	}
-	return RateLimit
+	remaining, _ := s.windowLocked("installation:"+strconv.FormatInt(installationID, 10), time.Now(), false)
+	return remaining
 }
 
 func linkHeader(base string, u *url.URL, page, last, perPage int) string {
@@ -441,21 +699,25 @@ func atoiDefault(s string, def int) int {
 	return def
 }
 
+// statusRecorder notes the status of an answer, and calls record with it
+// before any of the answer is sent.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	record func(status int)
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.record(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return r.ResponseWriter.Write(b)
 }
@@ -487,10 +749,15 @@ func NewApp(appID int64) (*Server, githubapp.Config, error) {
 }
 
 // SetRemaining sets how much of its primary rate limit installation id has
-// left, and when the limit resets, as GitHub would report them.
+// left, and when the limit resets (to the second), as GitHub would report
+// them. Each charged request counts remaining down; at 0 the installation's
+// REST requests get GitHub's 403 "API rate limit exceeded" (304s are still
+// answered) until reset, when the limit refills to RateLimit and the next
+// window ends an hour later.
 func (s *Server) SetRemaining(installationID int64, remaining int, reset time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.remaining["installation:"+strconv.FormatInt(installationID, 10)] = remaining
-	s.resetAt = reset.Truncate(time.Second)
+	bucket := "installation:" + strconv.FormatInt(installationID, 10)
+	s.remaining[bucket] = remaining
+	s.resets[bucket] = reset.Truncate(time.Second)
 }
