@@ -84,6 +84,8 @@ func (c *creator) forInstallation(id int64) githubapp.ClientCreator {
 		githubapp.ClientLogging(zerolog.DebugLevel),
 		c.metrics.middleware(label),
 		c.budget.middleware(label),
+		countRequests,
+		drainOnClose,
 	))
 	return githubapp.NewClientCreator(c.cfg.V3APIURL, c.cfg.V4APIURL, c.cfg.App.IntegrationID, []byte(c.cfg.App.PrivateKey), opts...)
 }

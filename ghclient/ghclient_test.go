@@ -2,7 +2,9 @@ package ghclient
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +193,39 @@ func TestEachPage(t *testing.T) {
 	pages = 0
 	if err := EachPage(list, func([]*github.IssueComment) bool { pages++; return false }); err != nil || pages != 1 {
 		t.Errorf("stopped: %d pages, %v", pages, err)
+	}
+}
+
+// A page too large for one read is still stored by the ETag cache (its
+// body is read to the end when closed), so asking again costs a 304; and
+// a RequestCount in the context counts both requests and the 304.
+func TestLargePagesAreRevalidatedAndCounted(t *testing.T) {
+	fake, cfg := newFake(t)
+	items := make([]any, 100)
+	for i := range items {
+		items[i] = map[string]any{"id": i + 1, "name": fmt.Sprintf("label-%d", i), "description": strings.Repeat("x", 2000)}
+	}
+	fake.SetList("/repos/acme/widgets/labels", items)
+	creator, err := NewCreator(cfg, Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 16 << 20,
+		Metrics: NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := creator.NewInstallationClient(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, count := WithRequestCount(context.Background())
+	for i := 0; i < 2; i++ {
+		labels, _, err := client.Issues.ListLabels(ctx, "acme", "widgets", &github.ListOptions{PerPage: PerPage})
+		if err != nil || len(labels) != 100 {
+			t.Fatalf("list %d: %d labels, %v", i, len(labels), err)
+		}
+	}
+	if n := fake.Count(http.MethodGet, "/repos/acme/widgets/labels", http.StatusNotModified); n != 1 {
+		t.Errorf("304 answers = %d, want 1: the 200 KB page was not cached", n)
+	}
+	if count.Calls() != 2 || count.NotModified() != 1 {
+		t.Errorf("counted %d calls and %d 304s, want 2 and 1", count.Calls(), count.NotModified())
 	}
 }
