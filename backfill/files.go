@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -98,15 +99,25 @@ type FilesWorker struct {
 	Reserve int
 }
 
+// notFoundTries is how many times a files job asks GitHub about a pull
+// request it answers 404 for (River's backoff: about 1 s, then 16 s).
+const notFoundTries = 3
+
+// notFound says whether err is GitHub's 404.
+func notFound(err error) bool {
+	var resp *github.ErrorResponse
+	return errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound
+}
+
 // secondaryBackoff is how long a job waits after a secondary rate limit
 // that named no retry-after.
 const secondaryBackoff = time.Minute
 
 // waitForBudget is the snooze that keeps a job from spending an
 // installation's reserve, or nil.
-func (w *FilesWorker) waitForBudget(installation int64) error {
-	left, reset, known := w.Budget.Of(installation)
-	if !known || left >= w.Reserve {
+func waitForBudget(budget *ghclient.Budget, reserve int, installation int64) error {
+	left, reset, known := budget.Of(installation)
+	if !known || left >= reserve {
 		return nil
 	}
 	return river.JobSnooze(time.Until(reset) + time.Second)
@@ -145,7 +156,7 @@ func (w *FilesWorker) Work(ctx context.Context, job *river.Job[SyncPRFilesArgs])
 		logger.Debug().Str("current_head", head).Msg("Files of an old head: left to the newer job")
 		return nil
 	}
-	if wait := w.waitForBudget(a.InstallationID); wait != nil {
+	if wait := waitForBudget(w.Budget, w.Reserve, a.InstallationID); wait != nil {
 		logger.Info().Int("reserve", w.Reserve).Msg("Backfill waits for the installation's rate limit to reset")
 		return wait
 	}
@@ -158,6 +169,16 @@ func (w *FilesWorker) Work(ctx context.Context, job *river.Job[SyncPRFilesArgs])
 		if wait := rateLimited(err); wait != err {
 			logger.Warn().Err(err).Msg("Backfill rate-limited by GitHub: waiting")
 			return wait
+		}
+		if notFound(err) {
+			// Right after the webhook, GitHub's API may not know the pull
+			// request yet: a few tries, then it is gone (or hidden).
+			if job.JobRow.Attempt < notFoundTries {
+				logger.Info().Int("attempt", job.JobRow.Attempt).Msg("GitHub does not list this pull request's files yet: will try again")
+				return err
+			}
+			logger.Warn().Err(err).Msg("GitHub still answers 404 for this pull request's files: giving up")
+			return river.JobCancel(err)
 		}
 		return err
 	}

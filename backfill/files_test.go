@@ -110,3 +110,43 @@ func TestRateLimitedSnoozes(t *testing.T) {
 		t.Errorf("another error became %v", err)
 	}
 }
+
+// Right after the webhook GitHub may answer 404 for a pull request it has
+// just told osprey about: the files job tries again a couple of times,
+// then gives up (cancelled, not retried for hours).
+func TestFilesNotFoundRightAfterTheWebhook(t *testing.T) {
+	db, _ := testdb.New(t)
+	fake, cfg, err := fakegithub.NewApp(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	clients, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
+		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &FilesWorker{Clients: clients, DB: db, Logger: zerolog.Nop(), Reserve: 500}
+	work := func(attempt int) error {
+		return w.Work(context.Background(), &river.Job[SyncPRFilesArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt},
+			Args: SyncPRFilesArgs{InstallationID: 7, RepositoryID: 5, PullRequestID: 88, Owner: "acme", Repo: "widgets", Number: 8, HeadSHA: "h"}})
+	}
+	var cancel *rivertype.JobCancelError
+	for attempt := 1; attempt < notFoundTries; attempt++ {
+		if err := work(attempt); err == nil || errors.As(err, &cancel) || !notFound(err) {
+			t.Errorf("attempt %d: %v, want the 404 back for a retry", attempt, err)
+		}
+	}
+	if err := work(notFoundTries); !errors.As(err, &cancel) {
+		t.Errorf("attempt %d: %v, want the job cancelled", notFoundTries, err)
+	}
+	// Once GitHub lists the pull request, the files land.
+	fake.SetList("/repos/acme/widgets/pulls/8/files", []any{map[string]any{"filename": "x.go", "status": "added"}})
+	if err := work(2); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM pull_request_files WHERE pull_request_id = 88`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d files, %v; want 1", n, err)
+	}
+}

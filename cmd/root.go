@@ -49,6 +49,7 @@ func newRoot(b Build) *cobra.Command {
 		newReplayCmd(b, load),
 		newConfigCmd(b, load),
 		newRescanCmd(b, load),
+		newBackfillCmd(b, load),
 		newJiraCmd(b, load),
 		newVersionCmd(b),
 	)

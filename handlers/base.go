@@ -8,12 +8,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/inbox"
 	"github.com/osprey-bot/osprey/store"
@@ -60,6 +62,65 @@ func (l FollowUpsList) PullRequestActivity(ctx context.Context, tx pgx.Tx, a Pul
 		}
 	}
 	return nil
+}
+
+// RepositoriesInstalled is implemented by follow-ups that act when the app
+// gains repositories: an installation created, or repositories added to
+// one. Handlers call it inside the delivery's transaction, after the
+// installation's repositories are recorded, when their FollowUps implement
+// it (FollowUpsList does, for the members that do).
+type RepositoriesInstalled interface {
+	RepositoriesInstalled(ctx context.Context, tx pgx.Tx, installationID int64, repos []InstalledRepository) error
+}
+
+// InstalledRepository is a repository the app was just installed on. The
+// installation events carry only a repository's id and names; Owner is
+// read from its full name (or is the installation's account).
+type InstalledRepository struct {
+	ID          int64
+	Owner, Name string
+}
+
+// RepositoriesInstalled implements RepositoriesInstalled: it calls the
+// members that implement it, in turn; the first error stops it.
+func (l FollowUpsList) RepositoriesInstalled(ctx context.Context, tx pgx.Tx, installationID int64, repos []InstalledRepository) error {
+	for _, f := range l {
+		if ri, ok := f.(RepositoriesInstalled); ok {
+			if err := ri.RepositoriesInstalled(ctx, tx, installationID, repos); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// repositoriesInstalled tells the follow-ups, when they care, that
+// installation gained repos, in tx.
+func (b Base) repositoriesInstalled(ctx context.Context, tx pgx.Tx, installation *github.Installation, repos []*github.Repository) error {
+	ri, ok := b.FollowUps.(RepositoriesInstalled)
+	if !ok || len(repos) == 0 {
+		return nil
+	}
+	account := installation.GetAccount().GetLogin()
+	out := make([]InstalledRepository, 0, len(repos))
+	for _, r := range repos {
+		owner, name, found := strings.Cut(r.GetFullName(), "/")
+		if !found || owner == "" || name == "" {
+			owner, name = r.GetOwner().GetLogin(), r.GetName()
+			if owner == "" {
+				owner = account
+			}
+		}
+		if owner == "" || name == "" {
+			zerolog.Ctx(ctx).Warn().Int64("repository_id", r.GetID()).Msg("An installed repository without a name: not followed up")
+			continue
+		}
+		out = append(out, InstalledRepository{ID: r.GetID(), Owner: owner, Name: name})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return ri.RepositoriesInstalled(ctx, tx, installation.GetID(), out)
 }
 
 // PullRequestActivity is one delivery about a pull request, as the

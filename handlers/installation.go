@@ -14,8 +14,8 @@ import (
 )
 
 // Installation records the app's installations: created (with the
-// repositories they cover), deleted, suspended, unsuspended, and new
-// permissions accepted.
+// repositories they cover, which the follow-ups hear of), deleted,
+// suspended, unsuspended, and new permissions accepted.
 type Installation struct {
 	Base
 }
@@ -48,7 +48,10 @@ func (h *Installation) Handle(ctx context.Context, eventType, deliveryID string,
 		}
 		switch event.GetAction() {
 		case "created":
-			return store.AddInstallationRepositories(ctx, tx, inst.GetID(), event.Repositories, now)
+			if err := store.AddInstallationRepositories(ctx, tx, inst.GetID(), event.Repositories, now); err != nil {
+				return err
+			}
+			return h.repositoriesInstalled(ctx, tx, inst, event.Repositories)
 		case "deleted":
 			return store.DeleteInstallation(ctx, tx, inst.GetID(), now)
 		}

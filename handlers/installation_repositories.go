@@ -14,7 +14,7 @@ import (
 )
 
 // InstallationRepositories records repositories added to or removed from an
-// installation.
+// installation; the follow-ups hear of the added ones.
 type InstallationRepositories struct {
 	Base
 }
@@ -49,7 +49,10 @@ func (h *InstallationRepositories) Handle(ctx context.Context, eventType, delive
 		if err := store.AddInstallationRepositories(ctx, tx, inst.GetID(), event.RepositoriesAdded, now); err != nil {
 			return err
 		}
-		return store.RemoveInstallationRepositories(ctx, tx, inst.GetID(), event.RepositoriesRemoved, now)
+		if err := store.RemoveInstallationRepositories(ctx, tx, inst.GetID(), event.RepositoriesRemoved, now); err != nil {
+			return err
+		}
+		return h.repositoriesInstalled(ctx, tx, inst, event.RepositoriesAdded)
 	})
 	if err != nil {
 		return err

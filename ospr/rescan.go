@@ -203,7 +203,7 @@ type repoName struct{ owner, name string }
 // client sees and that are not archived (an archived repository takes no
 // writes, and its pull requests no longer change).
 func ownerRepositories(ctx context.Context, client *github.Client, owner string) ([]repoName, error) {
-	repos, err := installationRepositories(ctx, client)
+	repos, err := InstallationRepositories(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -216,9 +216,9 @@ func ownerRepositories(ctx context.Context, client *github.Client, owner string)
 	return names, nil
 }
 
-// installationRepositories lists every repository the installation client
+// InstallationRepositories lists every repository the installation client
 // sees (GET /installation/repositories), leaving out archived ones.
-func installationRepositories(ctx context.Context, client *github.Client) ([]*github.Repository, error) {
+func InstallationRepositories(ctx context.Context, client *github.Client) ([]*github.Repository, error) {
 	var out []*github.Repository
 	err := ghclient.EachPage(func(page int) ([]*github.Repository, *github.Response, error) {
 		repos, resp, err := client.Apps.ListRepos(ctx, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})

@@ -21,29 +21,34 @@ import (
 
 // Defaults for every setting, applied before config.yml and the environment.
 const (
-	DefaultAddress          = ":8080"
-	DefaultDatabaseURL      = "postgres://127.0.0.1:5432/osprey?sslmode=disable"
-	DefaultDatabaseConns    = 20
-	DefaultCredentialsFile  = "osprey-credentials.yml"
-	DefaultLogLevel         = "info"
-	DefaultLogFormat        = "json"
-	DefaultWebURL           = "https://github.com"
-	DefaultV3APIURL         = "https://api.github.com/"
-	DefaultV4APIURL         = "https://api.github.com/graphql"
-	DefaultGitHubTimeout    = 30 * time.Second
-	DefaultCacheBytes       = 64 << 20
-	DefaultMissingFileTTL   = 5 * time.Minute
-	DefaultWorkers          = 50
-	DefaultMaxAttempts      = 10
-	DefaultHandlerTimeout   = time.Minute
-	DefaultRescueAfter      = 5 * time.Minute
-	DefaultRetention        = 30 * 24 * time.Hour
-	DefaultShutdownTimeout  = 30 * time.Second
-	DefaultTriageWorkers    = 10
-	DefaultDataReload       = 5 * time.Minute
-	DefaultJiraTimeout      = 30 * time.Second
-	DefaultBackfillWorkers  = 5
-	DefaultRateLimitReserve = 500
+	DefaultAddress         = ":8080"
+	DefaultDatabaseURL     = "postgres://127.0.0.1:5432/osprey?sslmode=disable"
+	DefaultDatabaseConns   = 20
+	DefaultCredentialsFile = "osprey-credentials.yml"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "json"
+	DefaultWebURL          = "https://github.com"
+	DefaultV3APIURL        = "https://api.github.com/"
+	DefaultV4APIURL        = "https://api.github.com/graphql"
+	DefaultGitHubTimeout   = 30 * time.Second
+	DefaultCacheBytes      = 64 << 20
+	DefaultMissingFileTTL  = 5 * time.Minute
+	DefaultWorkers         = 50
+	DefaultMaxAttempts     = 10
+	DefaultHandlerTimeout  = time.Minute
+	DefaultRescueAfter     = 5 * time.Minute
+	DefaultRetention       = 30 * 24 * time.Hour
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultTriageWorkers   = 10
+	DefaultDataReload      = 5 * time.Minute
+	DefaultJiraTimeout     = 30 * time.Second
+	DefaultBackfillWorkers = 8
+	// DefaultBackfillInstallationWorkers bounds one installation's
+	// requests in flight; the other workers write pages already read (a
+	// page job gives its slot back once its request is answered).
+	DefaultBackfillInstallationWorkers = 6
+	DefaultBackfillStaleAfter          = 2 * time.Hour
+	DefaultRateLimitReserve            = 500
 )
 
 // Config is the server configuration: config.yml, then the credentials file
@@ -99,6 +104,16 @@ type Config struct {
 		// RateLimitReserve is the part of an installation's primary rate
 		// limit backfill jobs leave to webhook-driven work.
 		RateLimitReserve int `yaml:"rate_limit_reserve"`
+		// InstallationWorkers bounds the scan pages of one installation
+		// this replica reads at once.
+		InstallationWorkers int `yaml:"installation_workers"`
+		// OnInstall scans the repositories of a new installation, or those
+		// added to one; OnInstallSince is how far back (0: everything).
+		OnInstall      bool          `yaml:"on_install"`
+		OnInstallSince time.Duration `yaml:"on_install_since"`
+		// StaleAfter is how long a scan may show no sign of life before a
+		// new request for the same scan takes it as abandoned.
+		StaleAfter time.Duration `yaml:"stale_after"`
 	} `yaml:"backfill"`
 
 	Jira struct {
@@ -189,6 +204,10 @@ func (c *Config) Bindings() []Binding {
 		{env: "OSPREY_BACKFILL_PULL_REQUEST_FILES", key: "backfill.pull_request_files", target: &c.Backfill.PullRequestFiles},
 		{env: "OSPREY_BACKFILL_WORKERS", key: "backfill.workers", target: &c.Backfill.Workers},
 		{env: "OSPREY_BACKFILL_RATE_LIMIT_RESERVE", key: "backfill.rate_limit_reserve", target: &c.Backfill.RateLimitReserve},
+		{env: "OSPREY_BACKFILL_INSTALLATION_WORKERS", key: "backfill.installation_workers", target: &c.Backfill.InstallationWorkers},
+		{env: "OSPREY_BACKFILL_ON_INSTALL", key: "backfill.on_install", target: &c.Backfill.OnInstall},
+		{env: "OSPREY_BACKFILL_ON_INSTALL_SINCE", key: "backfill.on_install_since", target: &c.Backfill.OnInstallSince},
+		{env: "OSPREY_BACKFILL_STALE_AFTER", key: "backfill.stale_after", target: &c.Backfill.StaleAfter},
 		{env: "OSPREY_JIRA_SERVERS", key: "jira.servers", target: &c.Jira.Servers},
 		{env: "OSPREY_JIRA_TIMEOUT", key: "jira.timeout", target: &c.Jira.Timeout},
 	}
@@ -221,6 +240,9 @@ func DefaultConfig() Config {
 	c.Jira.Timeout = DefaultJiraTimeout
 	c.Backfill.Workers = DefaultBackfillWorkers
 	c.Backfill.RateLimitReserve = DefaultRateLimitReserve
+	c.Backfill.InstallationWorkers = DefaultBackfillInstallationWorkers
+	c.Backfill.OnInstall = true
+	c.Backfill.StaleAfter = DefaultBackfillStaleAfter
 	return c
 }
 
@@ -467,6 +489,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Backfill.RateLimitReserve < 0 {
 		bad("backfill.rate_limit_reserve", "OSPREY_BACKFILL_RATE_LIMIT_RESERVE", "must not be negative")
+	}
+	if c.Backfill.InstallationWorkers < 0 {
+		bad("backfill.installation_workers", "OSPREY_BACKFILL_INSTALLATION_WORKERS", "must not be negative (0: no bound)")
+	}
+	if c.Backfill.OnInstallSince < 0 {
+		bad("backfill.on_install_since", "OSPREY_BACKFILL_ON_INSTALL_SINCE", "must not be negative (0: everything)")
+	}
+	if c.Backfill.StaleAfter < time.Minute {
+		bad("backfill.stale_after", "OSPREY_BACKFILL_STALE_AFTER", "must be at least a minute")
 	}
 	if c.Backfill.Workers < 1 {
 		bad("backfill.workers", "OSPREY_BACKFILL_WORKERS", "must be at least 1")

@@ -7,8 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +45,12 @@ type Options struct {
 	// Handlers builds the event handlers; nil means handlers.All. Tests use
 	// it to add handlers that block or fail on purpose.
 	Handlers func(handlers.Base) []githubapp.EventHandler
+	// Queues, when not empty, are the only River queues this process
+	// works: `osprey backfill` works backfill.Queue and leaves deliveries
+	// and reconciles to the servers. A name that is not one of osprey's
+	// queues is an error. The periodic jobs stay: River has whichever
+	// process leads schedule them for all, and this one may be the leader.
+	Queues []string
 }
 
 // fetchCooldown is the shortest time between two fetches of jobs by one
@@ -65,6 +74,10 @@ type Server struct {
 	scheduler  *inbox.Scheduler
 	handler    http.Handler
 	triage     *triage // nil unless triage.enabled
+	clients    githubapp.ClientCreator
+	// worksTriage says whether this process works the triage's queue (and
+	// so keeps its contributor data loaded).
+	worksTriage bool
 }
 
 // New builds the server. In setup mode (no app configured) it needs no
@@ -113,6 +126,8 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		return nil, fmt.Errorf("github.app.private_key (GITHUB_APP_PRIVATE_KEY): %w", err)
 	}
 
+	s.clients = clients
+
 	inboxMetrics := inbox.NewMetrics(registry)
 	buildHandlers := opts.Handlers
 	if buildHandlers == nil {
@@ -127,13 +142,22 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		}
 		followUps = append(followUps, s.triage.enqueuer)
 	}
+	backfillInserter := func() backfill.Inserter {
+		if ins := s.inserter(); ins != nil {
+			return ins
+		}
+		return nil
+	}
 	if cfg.Backfill.PullRequestFiles {
-		followUps = append(followUps, &backfill.Enqueuer{Inserter: func() backfill.Inserter {
-			if ins := s.inserter(); ins != nil {
-				return ins
-			}
-			return nil
-		}})
+		followUps = append(followUps, &backfill.Enqueuer{Inserter: backfillInserter})
+	}
+	if cfg.Backfill.OnInstall {
+		kinds := slices.Clone(backfill.DefaultKinds)
+		if cfg.Backfill.PullRequestFiles {
+			kinds = append(kinds, backfill.KindFiles)
+		}
+		followUps = append(followUps, &backfill.InstallEnqueuer{Inserter: backfillInserter, Since: cfg.Backfill.OnInstallSince,
+			Kinds: kinds, StaleAfter: cfg.Backfill.StaleAfter, Now: opts.Now})
 	}
 	if len(followUps) > 0 {
 		base.FollowUps = followUps
@@ -154,8 +178,12 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	}
 	// The backfill's queue always runs, so that jobs queued while it was
 	// on still run once it is turned off.
-	river.AddWorker(workers, &backfill.FilesWorker{Clients: clients, DB: pool, Logger: logger.With().Str("component", "backfill").Logger(), Now: opts.Now,
+	backfillLogger := logger.With().Str("component", "backfill").Logger()
+	river.AddWorker(workers, &backfill.FilesWorker{Clients: clients, DB: pool, Logger: backfillLogger, Now: opts.Now,
 		Budget: budget, Reserve: cfg.Backfill.RateLimitReserve})
+	backfill.AddWorkers(workers, &backfill.Scanner{Clients: clients, DB: pool, Logger: backfillLogger, Now: opts.Now,
+		Budget: budget, Reserve: cfg.Backfill.RateLimitReserve, PerInstallation: cfg.Backfill.InstallationWorkers,
+		StaleAfter: cfg.Backfill.StaleAfter, Recent: base.Recent})
 	queues[backfill.Queue] = river.QueueConfig{MaxWorkers: cfg.Backfill.Workers}
 	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob()}
 	if s.triage != nil {
@@ -166,6 +194,19 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 			periodicJobs = append(periodicJobs, ospr.DriftRepairPeriodicJob(cfg.Triage.DriftRepair))
 		}
 	}
+	if len(opts.Queues) > 0 {
+		only := make(map[string]river.QueueConfig, len(opts.Queues))
+		for _, name := range opts.Queues {
+			q, ok := queues[name]
+			if !ok {
+				pool.Close()
+				return nil, fmt.Errorf("queue %q: this configuration has no such queue (it has %s)", name, strings.Join(slices.Sorted(maps.Keys(queues)), ", "))
+			}
+			only[name] = q
+		}
+		queues = only
+	}
+	_, s.worksTriage = queues[ospr.QueueTriage]
 	s.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:               queues,
 		PeriodicJobs:         periodicJobs,
@@ -193,6 +234,12 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 	mux.Handle("POST "+githubapp.DefaultWebhookRoute, inbox.NewIntake(cfg.WebhookSecrets(), s.scheduler, inboxMetrics))
 	mux.HandleFunc("GET /api/ready", s.ready)
 	mux.HandleFunc("POST /api/rescan", s.rescan)
+	for _, e := range loadEndpoints { // POST /api/load/repos/{owner}/{repo}[/pulls…]: queue a scan
+		mux.HandleFunc(e.pattern, s.load(e))
+	}
+	mux.HandleFunc("/api/load/", s.loadNotFound)
+	mux.HandleFunc("/api/scans/{id}", s.scanProgress)
+	mux.HandleFunc("/api/scans/", s.scansNotFound)
 	return s, nil
 }
 
@@ -216,7 +263,7 @@ func (s *Server) StartWorkers(ctx context.Context) error {
 	if err := s.river.Start(ctx); err != nil {
 		return fmt.Errorf("starting River workers: %w", err)
 	}
-	if s.triage != nil {
+	if s.triage != nil && s.worksTriage {
 		s.triage.start(ctx)
 	}
 	return nil
