@@ -2,7 +2,11 @@ package backfill
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,65 +71,86 @@ func ParseKinds(s string) ([]string, error) {
 
 // listPage reads one page of a list kind of scan s (page 0 for the first,
 // as ghclient.EachPage numbers them), queues the replication of its
-// objects in r, and returns their ids.
-type listPage func(ctx context.Context, c *github.Client, s store.Scan, page int, r *store.Replicator) ([]int64, *github.Response, error)
+// objects in r, and returns their ids. It calls answered once GitHub's
+// answer is read, before decoding it: the caller's slot for requests in
+// flight is free from then on.
+type listPage func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error)
 
 // lists are the list kinds read page by page in parallel. Lists are read
 // oldest first, so that objects created during a scan land on pages after
 // the ones already read rather than pushing older ones past the last page.
 var lists = map[string]listPage{
-	KindPulls: func(ctx context.Context, c *github.Client, s store.Scan, page int, r *store.Replicator) ([]int64, *github.Response, error) {
-		prs, resp, err := c.PullRequests.List(ctx, s.Owner, s.Repo, &github.PullRequestListOptions{
-			State: "all", Sort: "created", Direction: "asc", ListOptions: listOptions(page)})
-		ids := make([]int64, 0, len(prs))
-		for _, pr := range prs {
-			r.PullRequest(pr)
-			ids = append(ids, pr.GetID())
-		}
-		return ids, resp, err
+	KindPulls: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
+		return readPage(ctx, c, s, "pulls", url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}}, page, answered,
+			func(pr *github.PullRequest) int64 { r.PullRequest(pr); return pr.GetID() })
 	},
-	KindIssues: func(ctx context.Context, c *github.Client, s store.Scan, page int, r *store.Replicator) ([]int64, *github.Response, error) {
-		opts := &github.IssueListByRepoOptions{State: "all", Sort: "created", Direction: "asc", ListOptions: listOptions(page)}
-		if s.Since != nil {
-			opts.Since = *s.Since
-		}
-		issues, resp, err := c.Issues.ListByRepo(ctx, s.Owner, s.Repo, opts)
-		ids := make([]int64, 0, len(issues))
-		for _, is := range issues {
-			r.Issue(s.RepositoryID, is)
-			ids = append(ids, is.GetID())
-		}
-		return ids, resp, err
+	KindIssues: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
+		return readPage(ctx, c, s, "issues", withSince(url.Values{"state": {"all"}, "sort": {"created"}, "direction": {"asc"}}, s.Since), page, answered,
+			func(is *github.Issue) int64 { r.Issue(s.RepositoryID, is); return is.GetID() })
 	},
-	KindComments: func(ctx context.Context, c *github.Client, s store.Scan, page int, r *store.Replicator) ([]int64, *github.Response, error) {
-		opts := &github.IssueListCommentsOptions{Sort: github.String("created"), Direction: github.String("asc"), Since: s.Since, ListOptions: listOptions(page)}
-		comments, resp, err := c.Issues.ListComments(ctx, s.Owner, s.Repo, 0, opts)
-		ids := make([]int64, 0, len(comments))
-		for _, cm := range comments {
-			r.IssueComment(commentOn(s.RepositoryID, cm), cm)
-			ids = append(ids, cm.GetID())
-		}
-		return ids, resp, err
+	KindComments: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
+		return readPage(ctx, c, s, "issues/comments", withSince(url.Values{"sort": {"created"}, "direction": {"asc"}}, s.Since), page, answered,
+			func(cm *github.IssueComment) int64 { r.IssueComment(commentOn(s.RepositoryID, cm), cm); return cm.GetID() })
 	},
-	KindLabels: func(ctx context.Context, c *github.Client, s store.Scan, page int, r *store.Replicator) ([]int64, *github.Response, error) {
-		labels, resp, err := c.Issues.ListLabels(ctx, s.Owner, s.Repo, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})
-		ids := make([]int64, 0, len(labels))
-		for _, l := range labels {
-			r.Label(s.RepositoryID, l)
-			ids = append(ids, l.GetID())
-		}
-		return ids, resp, err
+	KindLabels: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
+		return readPage(ctx, c, s, "labels", url.Values{}, page, answered,
+			func(l *github.Label) int64 { r.Label(s.RepositoryID, l); return l.GetID() })
 	},
-	KindMilestones: func(ctx context.Context, c *github.Client, s store.Scan, page int, r *store.Replicator) ([]int64, *github.Response, error) {
-		milestones, resp, err := c.Issues.ListMilestones(ctx, s.Owner, s.Repo, &github.MilestoneListOptions{
-			State: "all", Sort: "due_on", Direction: "asc", ListOptions: listOptions(page)})
-		ids := make([]int64, 0, len(milestones))
-		for _, m := range milestones {
-			r.Milestone(s.RepositoryID, m)
-			ids = append(ids, m.GetID())
-		}
-		return ids, resp, err
+	KindMilestones: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
+		return readPage(ctx, c, s, "milestones", url.Values{"state": {"all"}, "sort": {"due_on"}, "direction": {"asc"}}, page, answered,
+			func(m *github.Milestone) int64 { r.Milestone(s.RepositoryID, m); return m.GetID() })
 	},
+}
+
+// withSince adds since to a list's query, when set.
+func withSince(q url.Values, since *time.Time) url.Values {
+	if since != nil {
+		q.Set("since", since.UTC().Format(time.RFC3339))
+	}
+	return q
+}
+
+// readPage GETs one page of the list /repos/OWNER/REPO/LIST of scan s with
+// query q, calls answered once the answer's body is read, then decodes
+// the page and hands each object to each, which replicates it and says its
+// id. It goes through go-github's BareDo, so errors, rate limits and the
+// Link header are go-github's as for its own list methods.
+func readPage[T any](ctx context.Context, c *github.Client, s store.Scan, list string, q url.Values, page int, answered func(),
+	each func(T) int64) ([]int64, *github.Response, error) {
+	path := fmt.Sprintf("repos/%s/%s/%s", url.PathEscape(s.Owner), url.PathEscape(s.Repo), list)
+	q.Set("per_page", strconv.Itoa(ghclient.PerPage))
+	if page > 0 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	body, resp, err := func() ([]byte, *github.Response, error) {
+		defer answered()
+		req, err := c.NewRequest(http.MethodGet, path+"?"+q.Encode(), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := c.BareDo(ctx, req)
+		if err != nil {
+			return nil, resp, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, resp, fmt.Errorf("reading GET %s: %w", path, err)
+		}
+		return body, resp, nil
+	}()
+	if err != nil {
+		return nil, resp, err
+	}
+	var items []T
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, resp, fmt.Errorf("decoding GET %s: %w", path, err)
+	}
+	ids := make([]int64, 0, len(items))
+	for _, item := range items {
+		ids = append(ids, each(item))
+	}
+	return ids, resp, nil
 }
 
 func listOptions(page int) github.ListOptions {

@@ -237,7 +237,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		logger.Debug().Int("pages_read", pages).Msg("Pull requests updated since read in order")
 		plan = spawnPlan{pages: 1, ids: ids}
 	case lists[s.Kind] != nil:
-		ids, resp, err := lists[s.Kind](ctx, client, s, 0, r)
+		ids, resp, err := lists[s.Kind](ctx, client, s, 0, func() {}, r)
 		if err != nil {
 			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
 		}
@@ -416,7 +416,7 @@ func (w *PageWorker) work(ctx context.Context, job *river.Job[ScanPageArgs]) err
 		if list == nil {
 			return river.JobCancel(fmt.Errorf("scan %d of kind %q has no pages", s.ID, s.Kind))
 		}
-		if ids, _, err = list(ctx, client, s, a.Page, r); err != nil {
+		if ids, _, err = list(ctx, client, s, a.Page, releaseOnce, r); err != nil {
 			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
 		}
 	}
