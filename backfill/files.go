@@ -6,9 +6,11 @@ package backfill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -109,9 +111,13 @@ func notFound(err error) bool {
 	return errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound
 }
 
-// secondaryBackoff is how long a job waits after a secondary rate limit
-// that named no retry-after.
-const secondaryBackoff = time.Minute
+// secondaryBackoff is how long a job first waits after a secondary rate
+// limit (or a 429) that named no time to wait; each further wait of the
+// same job doubles it, up to maxBackoff.
+const (
+	secondaryBackoff = time.Minute
+	maxBackoff       = 32 * time.Minute
+)
 
 // waitForBudget is the snooze that keeps a job from spending an
 // installation's reserve, or nil.
@@ -120,25 +126,67 @@ func waitForBudget(budget *ghclient.Budget, reserve int, installation int64) err
 	if !known || left >= reserve {
 		return nil
 	}
-	return river.JobSnooze(time.Until(reset) + time.Second)
+	return snoozeFor(time.Until(reset) + time.Second)
 }
 
+// minSnooze keeps a snooze positive when GitHub's reset is already past
+// by this host's clock (River refuses a negative one).
+const minSnooze = time.Second
+
 // rateLimited turns GitHub's rate-limit answers into a snooze: until the
-// reset for the primary limit, retry-after (or a minute) for a secondary
-// one. Other errors are returned as they are (River backs off).
-func rateLimited(err error) error {
+// reset for the primary limit, retry-after for a secondary one (go-github
+// takes GitHub's reset time when there is none), else a minute doubled for
+// each of the job's earlier waits (snoozes). A 429, which go-github does
+// not recognise, is read the same way. Other errors are returned as they
+// are (River backs off).
+func rateLimited(err error, snoozes int) error {
 	var primary *github.RateLimitError
 	var secondary *github.AbuseRateLimitError
+	var resp *github.ErrorResponse
 	switch {
 	case errors.As(err, &primary):
-		return river.JobSnooze(time.Until(primary.Rate.Reset.Time) + time.Second)
+		return snoozeFor(time.Until(primary.Rate.Reset.Time) + time.Second)
 	case errors.As(err, &secondary):
 		if d := secondary.GetRetryAfter(); d > 0 {
-			return river.JobSnooze(d)
+			return snoozeFor(d)
 		}
-		return river.JobSnooze(secondaryBackoff)
+		return snoozeFor(backoff(snoozes))
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusTooManyRequests:
+		h := resp.Response.Header
+		if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil && secs > 0 {
+			return snoozeFor(time.Duration(secs) * time.Second)
+		}
+		if h.Get("X-RateLimit-Remaining") == "0" {
+			if reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+				return snoozeFor(time.Until(time.Unix(reset, 0)) + time.Second)
+			}
+		}
+		return snoozeFor(backoff(snoozes))
 	}
 	return err
+}
+
+// backoff is secondaryBackoff doubled snoozes times, at most maxBackoff.
+func backoff(snoozes int) time.Duration {
+	d := secondaryBackoff
+	for i := 0; i < snoozes && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+func snoozeFor(d time.Duration) error { return river.JobSnooze(max(d, minSnooze)) }
+
+// snoozesOf is how many times River has snoozed job (its metadata keeps
+// the count).
+func snoozesOf(job *rivertype.JobRow) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	if job == nil || json.Unmarshal(job.Metadata, &m) != nil {
+		return 0
+	}
+	return m.Snoozes
 }
 
 // Work reads every page of the pull request's files and replicates them
@@ -166,7 +214,7 @@ func (w *FilesWorker) Work(ctx context.Context, job *river.Job[SyncPRFilesArgs])
 	}
 	files, err := listFiles(ctx, client, a.Owner, a.Repo, a.Number)
 	if err != nil {
-		if wait := rateLimited(err); wait != err {
+		if wait := rateLimited(err, snoozesOf(job.JobRow)); wait != err {
 			logger.Warn().Err(err).Msg("Backfill rate-limited by GitHub: waiting")
 			return wait
 		}

@@ -3,6 +3,8 @@ package backfill
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -90,24 +92,34 @@ func TestFilesOfAnOldHeadAreLeftAlone(t *testing.T) {
 func TestRateLimitedSnoozes(t *testing.T) {
 	reset := time.Now().Add(5 * time.Minute)
 	retry := 30 * time.Second
+	tooMany := func(header http.Header) error {
+		return &github.ErrorResponse{Response: &http.Response{StatusCode: http.StatusTooManyRequests, Header: header}}
+	}
 	for _, tt := range []struct {
-		name string
-		err  error
-		min  time.Duration
-		max  time.Duration
+		name     string
+		err      error
+		snoozes  int
+		min, max time.Duration
 	}{
-		{"primary", &github.RateLimitError{Rate: github.Rate{Reset: github.Timestamp{Time: reset}}}, 4 * time.Minute, 6 * time.Minute},
-		{"secondary with retry-after", &github.AbuseRateLimitError{RetryAfter: &retry}, retry, retry},
-		{"secondary without", &github.AbuseRateLimitError{}, secondaryBackoff, secondaryBackoff},
+		{"primary", &github.RateLimitError{Rate: github.Rate{Reset: github.Timestamp{Time: reset}}}, 0, 4 * time.Minute, 6 * time.Minute},
+		{"primary, reset already past here", &github.RateLimitError{Rate: github.Rate{Reset: github.Timestamp{Time: time.Now().Add(-time.Minute)}}}, 0, minSnooze, minSnooze},
+		{"secondary with retry-after", &github.AbuseRateLimitError{RetryAfter: &retry}, 0, retry, retry},
+		{"secondary without", &github.AbuseRateLimitError{}, 0, secondaryBackoff, secondaryBackoff},
+		{"secondary without, third wait", &github.AbuseRateLimitError{}, 2, 4 * secondaryBackoff, 4 * secondaryBackoff},
+		{"secondary without, many waits", &github.AbuseRateLimitError{}, 20, maxBackoff, maxBackoff},
+		{"429 with retry-after", tooMany(http.Header{"Retry-After": {"90"}}), 0, 90 * time.Second, 90 * time.Second},
+		{"429 out of limit", tooMany(http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {fmt.Sprint(reset.Unix())}}), 0, 4 * time.Minute, 6 * time.Minute},
+		{"429 saying nothing", tooMany(http.Header{}), 1, 2 * secondaryBackoff, 2 * secondaryBackoff},
 	} {
 		var snooze *rivertype.JobSnoozeError
-		if err := rateLimited(tt.err); !errors.As(err, &snooze) || snooze.Duration < tt.min || snooze.Duration > tt.max {
+		if err := rateLimited(tt.err, tt.snoozes); !errors.As(err, &snooze) || snooze.Duration < tt.min || snooze.Duration > tt.max {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
-	other := errors.New("boom")
-	if err := rateLimited(other); err != other {
-		t.Errorf("another error became %v", err)
+	for _, other := range []error{errors.New("boom"), &github.ErrorResponse{Response: &http.Response{StatusCode: http.StatusBadGateway}}} {
+		if err := rateLimited(other, 0); err != other {
+			t.Errorf("%v became %v", other, err)
+		}
 	}
 }
 

@@ -90,7 +90,10 @@ var lists = map[string]listPage{
 	},
 	KindComments: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
 		return readPage(ctx, c, s, "issues/comments", withSince(url.Values{"sort": {"created"}, "direction": {"asc"}}, s.Since), page, answered,
-			func(cm *github.IssueComment) int64 { r.IssueComment(commentOn(s.RepositoryID, cm), cm); return cm.GetID() })
+			func(cm *github.IssueComment) int64 {
+				r.IssueComment(commentOn(s.RepositoryID, cm), cm)
+				return cm.GetID()
+			})
 	},
 	KindLabels: func(ctx context.Context, c *github.Client, s store.Scan, page int, answered func(), r *store.Replicator) ([]int64, *github.Response, error) {
 		return readPage(ctx, c, s, "labels", url.Values{}, page, answered,

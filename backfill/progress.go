@@ -46,7 +46,10 @@ func Report(s store.Scan, children []store.Scan, now time.Time) Progress {
 	if s.Kind != KindRepository {
 		return p
 	}
-	known := p.PagesTotal != nil && len(children) == len(s.Kinds)
+	// Once the repository scan has spawned (its own page counted), its
+	// children are all there: the kinds left to scans already running
+	// are not among them.
+	known := p.PagesTotal != nil
 	total := 0
 	if p.PagesTotal != nil {
 		total = *p.PagesTotal

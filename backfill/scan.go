@@ -43,9 +43,8 @@ func (ScanSpawnArgs) InsertOpts() river.InsertOpts {
 // ScanPageArgs reads one page of scan ScanID (one pull request's files, for
 // a files scan). It is unique per scan and page, so a page is queued once.
 type ScanPageArgs struct {
-	ScanID         int64 `json:"scan_id" river:"unique"`
-	Page           int   `json:"page" river:"unique"`
-	InstallationID int64 `json:"installation_id"`
+	ScanID int64 `json:"scan_id" river:"unique"`
+	Page   int   `json:"page" river:"unique"`
 	// Number and PullRequestID name the pull request of a files scan's page.
 	Number        int   `json:"number,omitempty"`
 	PullRequestID int64 `json:"pull_request_id,omitempty"`
@@ -60,16 +59,30 @@ func (ScanPageArgs) InsertOpts() river.InsertOpts {
 }
 
 // scanMaxAttempts is how often a scan's job tries before the scan fails:
-// River's backoff spreads eight attempts over about two hours.
+// River's backoff spreads eight attempts over about 80 minutes.
 const scanMaxAttempts = 8
 
 // filesWait is how long the files of a repository wait, while its pull
-// requests are being scanned, before looking again.
-const filesWait = 2 * time.Second
+// requests are being scanned, before looking again: two seconds, doubled
+// at each look, at most a minute (a big repository's pulls take hours).
+func filesWait(snoozes int) time.Duration {
+	d := 2 * time.Second
+	for i := 0; i < snoozes && d < time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, time.Minute)
+}
 
 // DefaultStaleAfter is how long a queued or running scan may go without a
 // sign of life before a new request for it takes it as abandoned.
 const DefaultStaleAfter = 2 * time.Hour
+
+// Who asked for a scan (Request.RequestedBy).
+const (
+	RequestedByInstall = "install"
+	RequestedByCLI     = "cli"
+	RequestedByAPI     = "api"
+)
 
 // Request asks for a scan.
 type Request struct {
@@ -112,13 +125,7 @@ func QueueScan(ctx context.Context, tx pgx.Tx, ins Inserter, req Request, staleA
 
 // sweepable says whether a complete scan of kind may mark what it did not
 // see deleted.
-func sweepable(kind string) bool {
-	switch kind {
-	case KindPulls, KindIssues, KindComments, KindLabels, KindMilestones:
-		return true
-	}
-	return false
-}
+func sweepable(kind string) bool { return store.Sweeps(kind) }
 
 // Scanner runs scans: it is shared by the spawn and page workers.
 type Scanner struct {
@@ -157,6 +164,47 @@ func (sc *Scanner) now() time.Time {
 func AddWorkers(workers *river.Workers, sc *Scanner) {
 	river.AddWorker(workers, &SpawnWorker{Scanner: sc})
 	river.AddWorker(workers, &PageWorker{Scanner: sc})
+	river.AddWorker(workers, &JanitorWorker{Scanner: sc})
+}
+
+// JanitorArgs looks for scans whose jobs are all over without having
+// finished them.
+type JanitorArgs struct{}
+
+// Kind implements river.JobArgs.
+func (JanitorArgs) Kind() string { return "backfill_scan_janitor" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (JanitorArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: JanitorInterval}}
+}
+
+// JanitorInterval is how often the janitor runs, and how long a scan
+// with no job left must have been quiet before it fails it.
+const JanitorInterval = 2 * time.Minute
+
+// JanitorPeriodicJob schedules the janitor every JanitorInterval.
+func JanitorPeriodicJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(JanitorInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return JanitorArgs{}, nil }, nil)
+}
+
+// JanitorWorker fails the scans River has no job left for (discarded after
+// a panic or a timeout, or lost with a process killed on their last
+// attempt), so that none stays running for ever and their repository
+// scans end.
+type JanitorWorker struct {
+	river.WorkerDefaults[JanitorArgs]
+	*Scanner
+}
+
+// Work implements river.Worker.
+func (w *JanitorWorker) Work(ctx context.Context, _ *river.Job[JanitorArgs]) error {
+	n, err := store.FailDeadScans(ctx, w.DB, time.Now().Add(-JanitorInterval))
+	if n > 0 {
+		w.Logger.Warn().Int("scans", n).Msg("Scans failed: River has no job left for them")
+	}
+	return err
 }
 
 // SpawnWorker runs ScanSpawn jobs.
@@ -196,7 +244,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		}
 		if busy {
 			_ = store.ScanAlive(ctx, w.DB, s.ID)
-			return river.JobSnooze(filesWait)
+			return snoozeFor(filesWait(snoozesOf(job.JobRow)))
 		}
 	}
 	if wait := w.waitForBudget(ctx, s); wait != nil {
@@ -219,7 +267,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 	if s.RepositoryID == 0 || s.Kind == KindRepository {
 		repo, _, err := client.Repositories.Get(ctx, s.Owner, s.Repo)
 		if err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
 		}
 		r.Repository(repo)
 		s.RepositoryID = repo.GetID()
@@ -232,18 +280,18 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 	case s.Kind == KindPulls && s.Since != nil:
 		ids, pages, err := pullsUpdatedSince(ctx, client, s, r)
 		if err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
 		}
 		logger.Debug().Int("pages_read", pages).Msg("Pull requests updated since read in order")
 		plan = spawnPlan{pages: 1, ids: ids}
 	case lists[s.Kind] != nil:
 		ids, resp, err := lists[s.Kind](ctx, client, s, 0, func() {}, r)
 		if err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
 		}
 		plan = spawnPlan{pages: max(1, resp.LastPage), ids: ids}
 		for p := 2; p <= plan.pages; p++ {
-			plan.jobs = append(plan.jobs, river.InsertManyParams{Args: ScanPageArgs{ScanID: s.ID, Page: p, InstallationID: s.InstallationID}})
+			plan.jobs = append(plan.jobs, river.InsertManyParams{Args: ScanPageArgs{ScanID: s.ID, Page: p}})
 		}
 	case s.Kind == KindFiles:
 		prs, err := store.PullRequestsOf(ctx, w.DB, s.RepositoryID, s.Since)
@@ -253,7 +301,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		plan = spawnPlan{pages: len(prs), noFirstPage: true}
 		for i, pr := range prs {
 			plan.jobs = append(plan.jobs, river.InsertManyParams{Args: ScanPageArgs{ScanID: s.ID, Page: i + 1,
-				InstallationID: s.InstallationID, Number: pr.Number, PullRequestID: pr.ID}})
+				Number: pr.Number, PullRequestID: pr.ID}})
 		}
 	case s.Kind == KindPull, s.Kind == KindPullFiles:
 		pr, _, err := client.PullRequests.Get(ctx, s.Owner, s.Repo, s.Number)
@@ -264,19 +312,19 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 			}
 		}
 		if err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
 		}
 		r.PullRequest(pr)
 		plan = spawnPlan{pages: 1, ids: []int64{pr.GetID()}}
 	case s.Kind == KindIssue:
 		is, _, err := client.Issues.Get(ctx, s.Owner, s.Repo, s.Number)
 		if err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
 		}
 		r.Issue(s.RepositoryID, is)
 		plan = spawnPlan{pages: 1, ids: []int64{is.GetID()}}
 	default:
-		return river.JobCancel(fmt.Errorf("scan %d has an unknown kind %q", s.ID, s.Kind))
+		return w.giveUp(ctx, s, fmt.Errorf("scan %d has an unknown kind %q", s.ID, s.Kind), logger)
 	}
 
 	err = pgx.BeginFunc(ctx, w.DB, func(tx pgx.Tx) error {
@@ -289,7 +337,6 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		if err := store.SetScanPages(ctx, tx, s.ID, plan.pages, s.RepositoryID); err != nil {
 			return err
 		}
-		spawned := 0
 		for _, kind := range plan.children {
 			child, created, err := store.CreateScan(ctx, tx, store.NewScan{ParentID: s.ID, InstallationID: s.InstallationID,
 				Owner: s.Owner, Repo: s.Repo, RepositoryID: s.RepositoryID, Kind: kind, Since: s.Since,
@@ -298,7 +345,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 				return err
 			}
 			if created {
-				spawned++
+				plan.spawned++
 				plan.jobs = append(plan.jobs, river.InsertManyParams{Args: ScanSpawnArgs{ScanID: child.ID}})
 			} else {
 				logger.Info().Int64("running_scan", child.ID).Str("kind", kind).Msg("A scan of this kind is already running: left to it")
@@ -320,7 +367,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 			Calls: count.Calls(), NotModified: count.NotModified()}); err != nil {
 			return err
 		}
-		if s.Kind == KindRepository && spawned == 0 {
+		if s.Kind == KindRepository && plan.spawned == 0 {
 			// Its children end it; one that spawned none ends now.
 			_, err = store.FinishScan(ctx, tx, s, w.now())
 		}
@@ -330,7 +377,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		return w.writeFailed(ctx, s, count, err, logger)
 	}
 	r.Committed()
-	logger.Info().Int("pages", plan.pages).Int("children", len(plan.children)).Int("api_calls", count.Calls()).Msg("Scan started")
+	logger.Info().Int("pages", plan.pages).Int("spawned", plan.spawned).Int("api_calls", count.Calls()).Msg("Scan started")
 	if s.Kind != KindRepository {
 		return w.finishIfDone(ctx, s.ID, logger)
 	}
@@ -346,6 +393,7 @@ type spawnPlan struct {
 	noFirstPage bool // the spawn read no page (files: every page is a job)
 	jobs        []river.InsertManyParams
 	children    []string
+	spawned     int // children that are new scans (not left to running ones)
 }
 
 // PageWorker runs ScanPage jobs.
@@ -406,18 +454,27 @@ func (w *PageWorker) work(ctx context.Context, job *river.Job[ScanPageArgs]) err
 			return err
 		}
 		files, err := listFiles(ctx, client, s.Owner, s.Repo, a.Number)
-		if err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+		switch {
+		case err != nil && permanent(err) && rateLimited(err, 0) == err:
+			// One pull request GitHub will not list the files of (gone,
+			// a diff too large) is an error of the scan, not its end.
+			logger.Warn().Err(err).Int("number", a.Number).Msg("No files for this pull request: counted as an error, the scan goes on")
+			if recErr := store.RecordScanAttempt(context.WithoutCancel(ctx), w.DB, s.ID, 0, 0, fmt.Sprintf("#%d: %v", a.Number, err)); recErr != nil {
+				return recErr
+			}
+		case err != nil:
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
+		default:
+			r.PullRequestFiles(a.PullRequestID, s.RepositoryID, head, files)
 		}
-		r.PullRequestFiles(a.PullRequestID, s.RepositoryID, head, files)
 		ids = []int64{a.PullRequestID}
 	} else {
 		list := lists[s.Kind]
 		if list == nil {
-			return river.JobCancel(fmt.Errorf("scan %d of kind %q has no pages", s.ID, s.Kind))
+			return w.giveUp(ctx, s, fmt.Errorf("scan %d of kind %q has no pages", s.ID, s.Kind), logger)
 		}
 		if ids, _, err = list(ctx, client, s, a.Page, releaseOnce, r); err != nil {
-			return w.failed(ctx, job.JobRow.Attempt, job.JobRow.MaxAttempts, s, count, err, logger)
+			return w.failed(ctx, job.JobRow, s, count, err, logger)
 		}
 	}
 	releaseOnce()
@@ -462,27 +519,46 @@ func (sc *Scanner) finishIfDone(ctx context.Context, id int64, logger zerolog.Lo
 
 // failed decides what a job of scan s does about err, a request to GitHub
 // that failed: a rate limit waits (snoozed, no attempt spent); an answer
-// that will not change (404, 410, 401, 403, 422) fails the scan at once; anything
-// else (5xx, the network) is retried with River's backoff until the last
+// that will not change (404, 410, 401, 403, 422) fails the scan at once,
+// except a 404 for a scan an installation asked for, which GitHub may not
+// show the new installation yet (tried notFoundTries times); anything else
+// (5xx, the network) is retried with River's backoff until the last
 // attempt, which fails the scan. Every attempt's requests are counted.
-func (sc *Scanner) failed(ctx context.Context, attempt, maxAttempts int, s store.Scan, count *ghclient.RequestCount, err error, logger zerolog.Logger) error {
+// The bookkeeping outlives the job's context, which may have timed out.
+func (sc *Scanner) failed(ctx context.Context, job *rivertype.JobRow, s store.Scan, count *ghclient.RequestCount, err error, logger zerolog.Logger) error {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	msg := err.Error()
 	if recErr := store.RecordScanAttempt(ctx, sc.DB, s.ID, count.Calls(), count.NotModified(), msg); recErr != nil {
 		logger.Error().Err(recErr).Msg("Could not record a scan's error")
 	}
-	if wait := rateLimited(err); wait != err {
+	if wait := rateLimited(err, snoozesOf(job)); wait != err {
 		logger.Warn().Err(err).Msg("Scan rate-limited by GitHub: waiting")
 		return wait
 	}
-	if !permanent(err) && attempt < maxAttempts {
-		logger.Warn().Err(err).Int("attempt", attempt).Msg("Scan page failed: will retry")
+	retry := !permanent(err) || (s.RequestedBy == RequestedByInstall && notFound(err) && job.Attempt < notFoundTries)
+	if retry && job.Attempt < job.MaxAttempts {
+		logger.Warn().Err(err).Int("attempt", job.Attempt).Msg("Scan job failed: will retry")
 		return err
 	}
+	return sc.giveUp(ctx, s, err, logger)
+}
+
+// giveUp fails scan s for err and cancels the job.
+func (sc *Scanner) giveUp(ctx context.Context, s store.Scan, err error, logger zerolog.Logger) error {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	logger.Error().Err(err).Msg("Scan failed")
-	if txErr := pgx.BeginFunc(ctx, sc.DB, func(tx pgx.Tx) error { return store.FailScan(ctx, tx, s, msg, sc.now()) }); txErr != nil {
-		return txErr
+	if txErr := pgx.BeginFunc(ctx, sc.DB, func(tx pgx.Tx) error { return store.FailScan(ctx, tx, s, err.Error(), sc.now()) }); txErr != nil {
+		return errors.Join(err, txErr)
 	}
 	return river.JobCancel(err)
+}
+
+// bookkeeping is a context for recording a job's outcome: not cancelled
+// with the job's (which may be what failed it), but bounded.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 // lastAttempt fails scan id when its job's last attempt ends in an error
@@ -490,10 +566,12 @@ func (sc *Scanner) failed(ctx context.Context, attempt, maxAttempts int, s store
 // that the scan ends instead of waiting to be taken as abandoned.
 func (sc *Scanner) lastAttempt(ctx context.Context, job *rivertype.JobRow, id int64, err error) error {
 	var snooze *rivertype.JobSnoozeError
-	var cancel *rivertype.JobCancelError
-	if err == nil || job.Attempt < job.MaxAttempts || errors.As(err, &snooze) || errors.As(err, &cancel) {
+	var cancelled *rivertype.JobCancelError
+	if err == nil || job.Attempt < job.MaxAttempts || errors.As(err, &snooze) || errors.As(err, &cancelled) {
 		return err
 	}
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	s, found, getErr := store.GetScan(ctx, sc.DB, id)
 	if getErr != nil || !found || !s.Active() {
 		return err
@@ -510,7 +588,9 @@ func (sc *Scanner) lastAttempt(ctx context.Context, job *rivertype.JobRow, id in
 // transaction did not commit (a deadlock, the database going away): its
 // requests count, and River tries the job again.
 func (sc *Scanner) writeFailed(ctx context.Context, s store.Scan, count *ghclient.RequestCount, err error, logger zerolog.Logger) error {
-	logger.Warn().Err(err).Msg("Could not write a scan's page: will retry")
+	logger.Warn().Err(err).Msg("Could not write what a scan job read: will retry")
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	if recErr := store.RecordScanAttempt(ctx, sc.DB, s.ID, count.Calls(), count.NotModified(), err.Error()); recErr != nil {
 		logger.Error().Err(recErr).Msg("Could not record a scan's error")
 	}

@@ -412,6 +412,50 @@ func TestStoppedWorkersResumeTheScan(t *testing.T) {
 	}
 }
 
+// A files scan reads the files of the pull requests the pulls scan found;
+// one pull request GitHub refuses is an error of the scan, not its end.
+func TestFilesScanGoesOnPastARefusedPullRequest(t *testing.T) {
+	w := newScanWorld(t)
+	w.fake.SetList("/repos/acme/widgets/pulls", pullsFixture(5))
+	for n := 1; n <= 5; n++ {
+		if n != 3 { // #3's files: 404
+			w.fake.SetList(fmt.Sprintf("/repos/acme/widgets/pulls/%d/files", n), []any{map[string]any{"filename": fmt.Sprintf("f%d.go", n), "status": "added"}})
+		}
+	}
+	w.start()
+	s, _ := w.queue(Request{Kind: KindRepository, Kinds: []string{KindPulls, KindFiles}})
+	p := w.wait(s.ID)
+	if p.State != store.ScanDone || len(p.Scans) != 2 {
+		t.Fatalf("scan %s with %d scans: %s", p.State, len(p.Scans), p.LastError)
+	}
+	files := p.Scans[1]
+	if files.Kind != KindFiles || files.State != store.ScanDone || files.PagesDone != 5 || files.Errors != 1 || !strings.Contains(files.LastError, "#3") {
+		t.Errorf("files scan: %+v", files)
+	}
+	if n := w.count(`SELECT count(*) FROM pull_request_files`); n != 4 {
+		t.Errorf("%d files, want 4", n)
+	}
+}
+
+// Right after an installation, GitHub may answer 404 for a repository it
+// has just given the app: a scan the installation asked for tries again;
+// one an operator asked for fails at once with GitHub's answer.
+func TestInstallScanRetriesANotFoundRepository(t *testing.T) {
+	w := newScanWorld(t)
+	w.fake.SetList("/repos/acme/widgets/labels", labelsFixture("bug"))
+	w.fake.InjectFault(fakegithub.Fault{Method: "GET", Path: "/repos/acme/widgets", Status: 404, Times: 1})
+	w.start()
+	s, _ := w.queue(Request{Kind: KindLabels, RequestedBy: RequestedByInstall})
+	if p := w.wait(s.ID); p.State != store.ScanDone || p.Errors != 1 || p.Items != 1 {
+		t.Errorf("install scan: %s, %d errors, %d items; want done after one 404", p.State, p.Errors, p.Items)
+	}
+	w.fake.InjectFault(fakegithub.Fault{Method: "GET", Path: "/repos/acme/widgets", Status: 404, Times: 1})
+	s, _ = w.queue(Request{Kind: KindMilestones, RequestedBy: RequestedByCLI})
+	if p := w.wait(s.ID); p.State != store.ScanFailed || !strings.Contains(p.LastError, "404") {
+		t.Errorf("operator's scan: %s (%q); want failed with the 404", p.State, p.LastError)
+	}
+}
+
 // Asked for again while it runs, a scan is not started twice: the request
 // gets the running one, even when many ask at once.
 func TestOneScanAtATime(t *testing.T) {
@@ -447,8 +491,17 @@ func TestOneScanAtATime(t *testing.T) {
 	if _, created := w.queue(Request{Kind: KindMilestones}); !created {
 		t.Error("a milestones scan waited for the labels scan")
 	}
-	// A scan that shows no life for longer than stale_after is abandoned.
+	// Quiet for longer than stale_after but with its job still waiting
+	// its turn in River, a scan is not abandoned.
 	if _, err := w.db.Exec(context.Background(), `UPDATE scans SET heartbeat_at = now() - interval '3 hours' WHERE id = $1`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, created := w.queue(Request{Kind: KindLabels}); created || s.ID != first.ID {
+		t.Error("a scan whose job waits its turn was taken as abandoned")
+	}
+	// Its job lost (discarded after a crash), it is.
+	if _, err := w.db.Exec(context.Background(), `UPDATE river_job SET state = 'discarded', finalized_at = now()
+		WHERE kind = 'backfill_scan_spawn' AND (args->>'scan_id')::bigint = $1`, first.ID); err != nil {
 		t.Fatal(err)
 	}
 	if s, created := w.queue(Request{Kind: KindLabels}); !created || s.ID == first.ID {

@@ -72,14 +72,23 @@ func (s *Server) QueueBackfill(ctx context.Context, req BackfillRequest) ([]Queu
 			}
 		}
 	}
+	reqs := make([]backfill.Request, 0, len(repos))
+	for _, name := range repos {
+		reqs = append(reqs, backfill.Request{Owner: owner, Repo: name, Kind: req.Kind, Number: req.Number,
+			Kinds: req.Kinds, Since: req.Since, RequestedBy: req.RequestedBy})
+	}
+	return s.queueScans(ctx, installation, reqs)
+}
+
+// queueScans queues the scans reqs ask for through installation, all or
+// none: one transaction.
+func (s *Server) queueScans(ctx context.Context, installation int64, reqs []backfill.Request) ([]QueuedScan, error) {
 	var out []QueuedScan
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		out = out[:0]
-		for _, name := range repos {
-			scan, created, err := backfill.QueueScan(ctx, tx, s.river, backfill.Request{
-				InstallationID: installation, Owner: owner, Repo: name, Kind: req.Kind, Number: req.Number,
-				Kinds: req.Kinds, Since: req.Since, RequestedBy: req.RequestedBy,
-			}, s.cfg.Backfill.StaleAfter)
+		for _, req := range reqs {
+			req.InstallationID = installation
+			scan, created, err := backfill.QueueScan(ctx, tx, s.river, req, s.cfg.Backfill.StaleAfter)
 			if err != nil {
 				return err
 			}
@@ -87,7 +96,10 @@ func (s *Server) QueueBackfill(ctx context.Context, req BackfillRequest) ([]Queu
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ScanProgress is the progress of scan id; false when there is none.

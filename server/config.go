@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
+	"github.com/osprey-bot/osprey/backfill"
 	"github.com/osprey-bot/osprey/inbox"
 	"github.com/osprey-bot/osprey/ospr"
 )
@@ -47,7 +48,6 @@ const (
 	// requests in flight; the other workers write pages already read (a
 	// page job gives its slot back once its request is answered).
 	DefaultBackfillInstallationWorkers = 6
-	DefaultBackfillStaleAfter          = 2 * time.Hour
 	DefaultRateLimitReserve            = 500
 )
 
@@ -242,7 +242,7 @@ func DefaultConfig() Config {
 	c.Backfill.RateLimitReserve = DefaultRateLimitReserve
 	c.Backfill.InstallationWorkers = DefaultBackfillInstallationWorkers
 	c.Backfill.OnInstall = true
-	c.Backfill.StaleAfter = DefaultBackfillStaleAfter
+	c.Backfill.StaleAfter = backfill.DefaultStaleAfter
 	return c
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/osprey-bot/osprey/backfill"
@@ -271,19 +270,7 @@ func (s *Server) queueLoad(ctx context.Context, owner string, reqs []backfill.Re
 	if err != nil {
 		return nil, err
 	}
-	var queued []QueuedScan
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		queued = queued[:0]
-		for _, req := range reqs {
-			req.InstallationID = installation
-			scan, created, err := backfill.QueueScan(ctx, tx, s.river, req, s.cfg.Backfill.StaleAfter)
-			if err != nil {
-				return err
-			}
-			queued = append(queued, QueuedScan{Scan: scan, Created: created})
-		}
-		return nil
-	})
+	queued, err := s.queueScans(ctx, installation, reqs)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +319,7 @@ func (s *Server) scanProgress(w http.ResponseWriter, r *http.Request) {
 	text := r.PathValue("id")
 	id, err := strconv.ParseInt(text, 10, 64)
 	if err != nil || id <= 0 {
-		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("scan id %q is not a positive integer", text))
+		writeAPIError(w, http.StatusNotFound, fmt.Sprintf("no such scan path: the scan id %q is not a positive integer", text))
 		return
 	}
 	p, found, err := s.ScanProgress(r.Context(), id)

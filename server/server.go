@@ -185,7 +185,7 @@ func New(ctx context.Context, cfg Config, logger zerolog.Logger, opts Options) (
 		Budget: budget, Reserve: cfg.Backfill.RateLimitReserve, PerInstallation: cfg.Backfill.InstallationWorkers,
 		StaleAfter: cfg.Backfill.StaleAfter, Recent: base.Recent})
 	queues[backfill.Queue] = river.QueueConfig{MaxWorkers: cfg.Backfill.Workers}
-	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob()}
+	periodicJobs := []*river.PeriodicJob{inbox.MaintenancePeriodicJob(), backfill.JanitorPeriodicJob()}
 	if s.triage != nil {
 		// The worker is there even with the repair off, so that a repair
 		// queued before it was turned off still runs rather than fail.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Scan states.
@@ -88,9 +89,11 @@ type NewScan struct {
 
 // CreateScan records a queued scan, unless a scan of the same repository,
 // kind and number is queued or running: then it returns that one and false.
-// An active scan that has shown no sign of life since staleBefore is taken
-// as abandoned (its jobs lost): it is marked failed and a new one recorded,
-// so no scan can block its repository for ever.
+// An active scan that has shown no sign of life since staleBefore, and
+// whose jobs (and its children's) are all over, is taken as abandoned: it
+// is marked failed and a new one recorded, so no scan can block its
+// repository for ever. A scan whose jobs wait their turn in River is not
+// abandoned, however long they wait.
 func CreateScan(ctx context.Context, tx pgx.Tx, n NewScan, staleBefore time.Time) (Scan, bool, error) {
 	what := fmt.Sprintf("recording a %s scan of %s/%s", n.Kind, n.Owner, n.Repo)
 	rows, err := tx.Query(ctx, `
@@ -99,6 +102,7 @@ func CreateScan(ctx context.Context, tx pgx.Tx, n NewScan, staleBefore time.Time
 		WHERE lower(owner) = lower($1) AND lower(repo) = lower($2) AND kind = $3 AND coalesce(number, 0) = $4
 		AND state IN ('queued', 'running') AND heartbeat_at < $5
 		AND NOT EXISTS (SELECT 1 FROM scan_pages WHERE scan_id = scans.id AND done_at >= $5)
+		AND NOT `+scanHasWork+`
 		RETURNING coalesce(parent_id, 0)`,
 		n.Owner, n.Repo, n.Kind, n.Number, staleBefore)
 	if err != nil {
@@ -110,6 +114,9 @@ func CreateScan(ctx context.Context, tx pgx.Tx, n NewScan, staleBefore time.Time
 	}
 	for _, parent := range parents {
 		// Its repository scan ends too, once nothing else of it runs.
+		if err := lockScan(ctx, tx, parent); err != nil {
+			return Scan{}, false, err
+		}
 		if err := settleParent(ctx, tx, parent, time.Now()); err != nil {
 			return Scan{}, false, err
 		}
@@ -139,6 +146,53 @@ func CreateScan(ctx context.Context, tx pgx.Tx, n NewScan, staleBefore time.Time
 		return Scan{}, false, fmt.Errorf("%s: reading the one already running: %w", what, err)
 	}
 	return s, false, nil
+}
+
+// scanHasWork is true of a scans row (named scans) that River still has
+// an unfinished job for, or that has a child with one.
+const scanHasWork = `EXISTS (SELECT 1 FROM river_job j
+		WHERE j.kind IN ('backfill_scan_spawn', 'backfill_scan_page')
+		AND j.state IN ('available', 'pending', 'running', 'scheduled', 'retryable')
+		AND (j.args->>'scan_id')::bigint IN (SELECT scans.id UNION ALL SELECT c.id FROM scans c WHERE c.parent_id = scans.id))`
+
+// FailDeadScans marks failed the active scans that River has no
+// unfinished job for (nor for their children) and that have shown no
+// sign of life since quietSince: their jobs ended without finishing them
+// (discarded after a panic, a timeout, or a process killed on the last
+// attempt). Their parents end with them. It returns how many.
+func FailDeadScans(ctx context.Context, db *pgxpool.Pool, quietSince time.Time) (int, error) {
+	var failed int
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE scans SET state = 'failed', finished_at = now(),
+				last_error = coalesce(last_error || '; ', '') || 'its jobs ended without finishing it'
+			WHERE state IN ('queued', 'running') AND heartbeat_at < $1
+			AND NOT EXISTS (SELECT 1 FROM scan_pages WHERE scan_id = scans.id AND done_at >= $1)
+			AND NOT EXISTS (SELECT 1 FROM scans c WHERE c.parent_id = scans.id AND c.state IN ('queued', 'running'))
+			AND NOT `+scanHasWork+`
+			RETURNING coalesce(parent_id, 0)`, quietSince)
+		if err != nil {
+			return err
+		}
+		parents, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		failed = len(parents)
+		for _, parent := range parents {
+			if err := lockScan(ctx, tx, parent); err != nil {
+				return err
+			}
+			if err := settleParent(ctx, tx, parent, time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("failing scans whose jobs are gone: %w", err)
+	}
+	return failed, nil
 }
 
 // GetScan reads scan id; false when there is none.
@@ -192,10 +246,9 @@ func SetScanPages(ctx context.Context, tx pgx.Tx, id int64, pages int, repositor
 	return nil
 }
 
-// SetScanRepository records the repository scan id (and the scans it
-// spawned) read.
+// SetScanRepository records the repository scan id reads.
 func SetScanRepository(ctx context.Context, tx pgx.Tx, id, repositoryID int64) error {
-	if _, err := tx.Exec(ctx, `UPDATE scans SET repository_id = $2 WHERE id = $1 OR parent_id = $1`, id, repositoryID); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE scans SET repository_id = $2 WHERE id = $1`, id, repositoryID); err != nil {
 		return fmt.Errorf("recording the repository of scan %d: %w", id, err)
 	}
 	return nil
@@ -300,6 +353,10 @@ func ScanAlive(ctx context.Context, q Querier, id int64) error {
 // FailScan ends scan id as failed with message (its remaining jobs then do
 // nothing), and settles its parent if it was the parent's last.
 func FailScan(ctx context.Context, tx pgx.Tx, s Scan, message string, at time.Time) error {
+	// The scan, then its parent: the order of FinishScan.
+	if err := lockScan(ctx, tx, s.ID); err != nil {
+		return err
+	}
 	if err := lockParent(ctx, tx, s); err != nil {
 		return err
 	}
@@ -318,6 +375,13 @@ var sweepTables = map[string]string{
 	"comments":   "issue_comments",
 	"labels":     "labels",
 	"milestones": "milestones",
+}
+
+// Sweeps says whether a complete scan of kind marks what it did not list
+// deleted (the kinds that have a table of their own here).
+func Sweeps(kind string) bool {
+	_, ok := sweepTables[kind]
+	return ok
 }
 
 // lastScannedColumns are the repositories columns that say when each kind
@@ -342,12 +406,6 @@ func FinishScan(ctx context.Context, tx pgx.Tx, s Scan, at time.Time) (swept int
 	if s.StartedAt != nil {
 		started = *s.StartedAt
 	}
-	if column, ok := lastScannedColumns[s.Kind]; ok && s.RepositoryID != 0 && s.Since == nil {
-		if _, err := tx.Exec(ctx, `UPDATE repositories SET `+column+` = greatest(`+column+`, $2) WHERE id = $1`,
-			s.RepositoryID, started); err != nil {
-			return 0, fmt.Errorf("recording that %s of repository %d were scanned: %w", s.Kind, s.RepositoryID, err)
-		}
-	}
 	if table, ok := sweepTables[s.Kind]; ok && s.Complete && s.RepositoryID != 0 {
 		tag, err := tx.Exec(ctx, `
 			WITH seen AS (SELECT DISTINCT unnest(ids) AS id FROM scan_pages WHERE scan_id = $3)
@@ -367,9 +425,13 @@ func FinishScan(ctx context.Context, tx pgx.Tx, s Scan, at time.Time) (swept int
 			}
 		}
 	}
-	// The parent last: pages of other scans lock the repository row
-	// before anything of theirs, so nothing waits for the repository while
-	// holding the parent.
+	if column, ok := lastScannedColumns[s.Kind]; ok && s.RepositoryID != 0 && s.Since == nil {
+		if _, err := tx.Exec(ctx, `UPDATE repositories SET `+column+` = greatest(`+column+`, $2) WHERE id = $1`,
+			s.RepositoryID, started); err != nil {
+			return 0, fmt.Errorf("recording that %s of repository %d were scanned: %w", s.Kind, s.RepositoryID, err)
+		}
+	}
+	// The repository row and the parent last, held only until the commit.
 	if err := lockParent(ctx, tx, s); err != nil {
 		return 0, err
 	}
@@ -385,14 +447,21 @@ func FinishScan(ctx context.Context, tx pgx.Tx, s Scan, at time.Time) (swept int
 //
 // Locks on scans rows are NO KEY UPDATE, which the key-share locks of
 // foreign-key checks (a page's scan_pages row, a child's row) do not wait
-// for; and the transactions that end a scan lock in one order: the scan,
-// the repository row, then its parent.
+// for. A page's transaction writes its objects, its shared rows
+// (repositories, accounts, labels) and then its scan_pages row; the
+// transaction that ends a scan locks the scan, writes the repository row,
+// and locks the parent last.
 func lockParent(ctx context.Context, tx pgx.Tx, s Scan) error {
-	if s.ParentID == 0 {
+	return lockScan(ctx, tx, s.ParentID)
+}
+
+// lockScan takes scan id's row lock (nothing for id 0).
+func lockScan(ctx context.Context, tx pgx.Tx, id int64) error {
+	if id == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM scans WHERE id = $1 FOR NO KEY UPDATE`, s.ParentID); err != nil {
-		return fmt.Errorf("locking scan %d: %w", s.ParentID, err)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM scans WHERE id = $1 FOR NO KEY UPDATE`, id); err != nil {
+		return fmt.Errorf("locking scan %d: %w", id, err)
 	}
 	return nil
 }
@@ -406,20 +475,14 @@ func settleParent(ctx context.Context, tx pgx.Tx, parent int64, at time.Time) er
 	if _, err := tx.Exec(ctx, `
 		UPDATE scans p SET finished_at = $2,
 			state = CASE WHEN EXISTS (SELECT 1 FROM scans c WHERE c.parent_id = p.id AND c.state = 'failed') THEN 'failed' ELSE 'done' END,
-			last_error = coalesce(p.last_error, (SELECT c.kind || ': ' || c.last_error FROM scans c
-				WHERE c.parent_id = p.id AND c.state = 'failed' ORDER BY c.id LIMIT 1))
+			last_error = coalesce((SELECT c.kind || ': ' || c.last_error FROM scans c
+				WHERE c.parent_id = p.id AND c.state = 'failed' ORDER BY c.id LIMIT 1), p.last_error)
 		WHERE p.id = $1 AND p.state = 'running'
 		AND NOT EXISTS (SELECT 1 FROM scans c WHERE c.parent_id = p.id AND c.state IN ('queued', 'running'))`,
 		parent, at); err != nil {
 		return fmt.Errorf("settling scan %d: %w", parent, err)
 	}
 	return nil
-}
-
-// SettleScan ends a repository scan s whose children are all over (or
-// that spawned none).
-func SettleScan(ctx context.Context, tx pgx.Tx, s Scan, at time.Time) error {
-	return settleParent(ctx, tx, s.ID, at)
 }
 
 // ScanActive says whether a scan of kind of owner/repo is queued or
@@ -453,20 +516,6 @@ func PullRequestsOf(ctx context.Context, q Querier, repoID int64, since *time.Ti
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[PullRequestHeadRef])
 	if err != nil {
 		return nil, fmt.Errorf("listing the pull requests of repository %d: %w", repoID, err)
-	}
-	return out, nil
-}
-
-// RecentScans lists the newest scans that nobody spawned (repository scans
-// and scans asked for alone), newest first.
-func RecentScans(ctx context.Context, q Querier, limit int) ([]Scan, error) {
-	rows, err := q.Query(ctx, `SELECT `+scanColumns+scanFrom+` WHERE s.parent_id IS NULL ORDER BY s.id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("listing scans: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scan, error) { return scanScan(r) })
-	if err != nil {
-		return nil, fmt.Errorf("listing scans: %w", err)
 	}
 	return out, nil
 }

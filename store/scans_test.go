@@ -120,3 +120,46 @@ func inTx(t *testing.T, db *pgxpool.Pool, f func(pgx.Tx) error) {
 		t.Fatal(err)
 	}
 }
+
+// The janitor fails a scan River has no job left for once it has been
+// quiet, and not one whose job is still waiting, nor one still alive.
+func TestFailDeadScans(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testdb.New(t)
+	parent := createScan(t, db, store.NewScan{InstallationID: 1, Owner: "acme", Repo: "widgets", Kind: "repository", RequestedBy: "api"})
+	lost := createScan(t, db, store.NewScan{ParentID: parent.ID, InstallationID: 1, Owner: "acme", Repo: "widgets", Kind: "issues", RequestedBy: "api"})
+	waiting := createScan(t, db, store.NewScan{InstallationID: 1, Owner: "acme", Repo: "gadgets", Kind: "labels", RequestedBy: "api"})
+	fresh := createScan(t, db, store.NewScan{InstallationID: 1, Owner: "acme", Repo: "doodads", Kind: "labels", RequestedBy: "api"})
+	for _, s := range []store.Scan{parent, lost, waiting, fresh} {
+		if _, err := store.StartScan(ctx, db, s.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(ctx, `UPDATE scans SET heartbeat_at = now() - interval '10 minutes' WHERE id <> $1`, fresh.ID); err != nil {
+		t.Fatal(err)
+	}
+	job := func(scan int64, state string) {
+		if _, err := db.Exec(ctx, `INSERT INTO river_job (kind, args, max_attempts, queue, state, finalized_at)
+			VALUES ('backfill_scan_page', jsonb_build_object('scan_id', $1::bigint, 'page', 2), 8, 'backfill', $2::river_job_state,
+				CASE WHEN $2::text IN ('discarded', 'completed', 'cancelled') THEN now() END)`, scan, state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job(lost.ID, "discarded")
+	job(waiting.ID, "scheduled")
+
+	n, err := store.FailDeadScans(ctx, db, time.Now().Add(-2*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("failed %d scans, %v; want 1", n, err)
+	}
+	state := func(id int64) string {
+		s, _, _ := store.GetScan(ctx, db, id)
+		return s.State
+	}
+	if state(lost.ID) != store.ScanFailed || state(parent.ID) != store.ScanFailed {
+		t.Errorf("lost scan %s, its repository scan %s; want both failed", state(lost.ID), state(parent.ID))
+	}
+	if state(waiting.ID) != store.ScanRunning || state(fresh.ID) != store.ScanRunning {
+		t.Errorf("waiting %s, fresh %s; want both running", state(waiting.ID), state(fresh.ID))
+	}
+}
