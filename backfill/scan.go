@@ -224,7 +224,7 @@ func (w *SpawnWorker) Work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 }
 
 func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) error {
-	s, found, err := store.GetScan(ctx, w.DB, job.Args.ScanID)
+	s, found, err := store.GetScanRow(ctx, w.DB, job.Args.ScanID)
 	if err != nil || !found || !s.Active() {
 		return err // gone or over
 	}
@@ -409,7 +409,7 @@ func (w *PageWorker) Work(ctx context.Context, job *river.Job[ScanPageArgs]) err
 
 func (w *PageWorker) work(ctx context.Context, job *river.Job[ScanPageArgs]) error {
 	a := job.Args
-	s, found, err := store.GetScan(ctx, w.DB, a.ScanID)
+	s, found, err := store.GetScanRow(ctx, w.DB, a.ScanID)
 	if err != nil || !found || s.State != store.ScanRunning {
 		return err // gone or over (a failed scan's pages do nothing)
 	}
@@ -572,7 +572,7 @@ func (sc *Scanner) lastAttempt(ctx context.Context, job *rivertype.JobRow, id in
 	}
 	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
-	s, found, getErr := store.GetScan(ctx, sc.DB, id)
+	s, found, getErr := store.GetScanRow(ctx, sc.DB, id)
 	if getErr != nil || !found || !s.Active() {
 		return err
 	}

@@ -195,6 +195,24 @@ func FailDeadScans(ctx context.Context, db *pgxpool.Pool, quietSince time.Time) 
 	return failed, nil
 }
 
+// scanRowOnly is the FROM clause of a read that leaves the pages' figures
+// out (zero): what a job needs, at a cost that does not grow with the scan.
+const scanRowOnly = ` FROM scans s, LATERAL (SELECT NULL::bigint AS pages, NULL::bigint AS items, NULL::bigint AS api_calls,
+	NULL::bigint AS not_modified, NULL::timestamptz AS last_done) p`
+
+// GetScanRow reads scan id without adding up its pages: PagesDone,
+// Items and the pages' requests are zero. False when there is none.
+func GetScanRow(ctx context.Context, q Querier, id int64) (Scan, bool, error) {
+	s, err := scanScan(q.QueryRow(ctx, `SELECT `+scanColumns+scanRowOnly+` WHERE s.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Scan{}, false, nil
+	}
+	if err != nil {
+		return Scan{}, false, fmt.Errorf("reading scan %d: %w", id, err)
+	}
+	return s, true, nil
+}
+
 // GetScan reads scan id; false when there is none.
 func GetScan(ctx context.Context, q Querier, id int64) (Scan, bool, error) {
 	s, err := scanScan(q.QueryRow(ctx, `SELECT `+scanColumns+scanFrom+` WHERE s.id = $1`, id))
