@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -27,17 +28,7 @@ func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 // the newer head's files under the old head.
 func TestFilesOfAnOldHeadAreLeftAlone(t *testing.T) {
 	db, _ := testdb.New(t)
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	budget := ghclient.NewBudget()
-	clients, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry()), Budget: budget})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, clients, budget := newTestGitHub(t)
 	fake.SetList("/repos/acme/widgets/pulls/7/files", []any{map[string]any{"filename": "a.go", "status": "added"}})
 	r := store.NewReplicator(store.ViaWebhook, time.Now())
 	id, num, head, repoID := int64(77), 7, "newhead", int64(5)
@@ -89,6 +80,24 @@ func TestFilesOfAnOldHeadAreLeftAlone(t *testing.T) {
 	}
 }
 
+// newTestGitHub is a fake GitHub for the test app 99 and the clients of
+// it, feeding budget.
+func newTestGitHub(t *testing.T) (*fakegithub.Server, githubapp.ClientCreator, *ghclient.Budget) {
+	t.Helper()
+	fake, cfg, err := fakegithub.NewApp(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	budget := ghclient.NewBudget()
+	clients, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 10 * time.Second, CacheBytes: 64 << 20,
+		Metrics: ghclient.NewMetrics(prometheus.NewRegistry()), Budget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, clients, budget
+}
+
 func TestRateLimitedSnoozes(t *testing.T) {
 	reset := time.Now().Add(5 * time.Minute)
 	retry := 30 * time.Second
@@ -128,16 +137,7 @@ func TestRateLimitedSnoozes(t *testing.T) {
 // then gives up (cancelled, not retried for hours).
 func TestFilesNotFoundRightAfterTheWebhook(t *testing.T) {
 	db, _ := testdb.New(t)
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	clients, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 5 * time.Second, CacheBytes: 1 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, clients, _ := newTestGitHub(t)
 	w := &FilesWorker{Clients: clients, DB: db, Logger: zerolog.Nop(), Reserve: 500}
 	work := func(attempt int) error {
 		return w.Work(context.Background(), &river.Job[SyncPRFilesArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt},

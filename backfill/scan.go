@@ -186,7 +186,7 @@ const JanitorInterval = 2 * time.Minute
 // JanitorPeriodicJob schedules the janitor every JanitorInterval.
 func JanitorPeriodicJob() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(JanitorInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return JanitorArgs{}, nil }, nil)
+		func() (river.JobArgs, *river.InsertOpts) { return JanitorArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
 // JanitorWorker fails the scans River has no job left for (discarded after

@@ -13,12 +13,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/rs/zerolog"
 
-	"github.com/osprey-bot/osprey/ghclient"
 	"github.com/osprey-bot/osprey/internal/fakegithub"
 	"github.com/osprey-bot/osprey/internal/testdb"
 	"github.com/osprey-bot/osprey/store"
@@ -45,17 +43,7 @@ type scanWorld struct {
 func newScanWorld(t *testing.T) *scanWorld {
 	t.Helper()
 	db, _ := testdb.New(t)
-	fake, cfg, err := fakegithub.NewApp(99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	budget := ghclient.NewBudget()
-	clients, err := ghclient.NewCreator(cfg, ghclient.Options{UserAgent: "osprey/test", Timeout: 10 * time.Second, CacheBytes: 64 << 20,
-		Metrics: ghclient.NewMetrics(prometheus.NewRegistry()), Budget: budget})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, clients, budget := newTestGitHub(t)
 	w := &scanWorld{t: t, db: db, fake: fake}
 	w.scanner = &Scanner{Clients: clients, DB: db, Logger: zerolog.Nop(), Budget: budget, Reserve: 500, PerInstallation: 3}
 	w.workers = func() *river.Workers {
@@ -63,6 +51,7 @@ func newScanWorld(t *testing.T) *scanWorld {
 		AddWorkers(workers, w.scanner)
 		return workers
 	}
+	var err error
 	w.inserter, err = river.NewClient(riverpgxv5.New(db), &river.Config{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
