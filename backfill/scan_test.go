@@ -445,6 +445,36 @@ func TestInstallScanRetriesANotFoundRepository(t *testing.T) {
 	}
 }
 
+// One-object scans read one pull request (with its files) or one issue.
+func TestOneObjectScans(t *testing.T) {
+	w := newScanWorld(t)
+	pr := pullsFixture(5)[4].(map[string]any)
+	w.fake.SetResource("/repos/acme/widgets/pulls/5", pr)
+	w.fake.SetList("/repos/acme/widgets/pulls/5/files", []any{
+		map[string]any{"filename": "a.go", "status": "added"}, map[string]any{"filename": "b.go", "status": "modified"}})
+	w.fake.SetResource("/repos/acme/widgets/issues/9", issuesFixture(1, 9)[0])
+	w.start()
+	for _, c := range []struct {
+		kind   string
+		number int
+		check  string
+		want   int
+	}{
+		{KindPull, 5, `SELECT count(*) FROM pull_requests WHERE number = 5 AND title = 'PR 5'`, 1},
+		{KindPullFiles, 5, `SELECT count(*) FROM pull_request_files WHERE pull_request_id = 50004 AND head_sha = 'h4'`, 2},
+		{KindIssue, 9, `SELECT count(*) FROM issues WHERE number = 9 AND repository_id = 4242`, 1},
+	} {
+		s, _ := w.queue(Request{Kind: c.kind, Number: c.number})
+		p := w.wait(s.ID)
+		if p.State != store.ScanDone || p.PagesDone != 1 || p.Number != c.number {
+			t.Errorf("%s #%d: %s, %d pages (%s)", c.kind, c.number, p.State, p.PagesDone, p.LastError)
+		}
+		if n := w.count(c.check); n != c.want {
+			t.Errorf("%s #%d: %d rows, want %d", c.kind, c.number, n, c.want)
+		}
+	}
+}
+
 // Asked for again while it runs, a scan is not started twice: the request
 // gets the running one, even when many ask at once.
 func TestOneScanAtATime(t *testing.T) {
