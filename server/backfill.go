@@ -97,10 +97,17 @@ func (s *Server) queueScans(ctx context.Context, installation int64, reqs []back
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, &queueError{err}
 	}
 	return out, nil
 }
+
+// queueError is a scan that could not be recorded or queued: the
+// database's trouble, not GitHub's.
+type queueError struct{ err error }
+
+func (e *queueError) Error() string { return "recording the scan: " + e.err.Error() }
+func (e *queueError) Unwrap() error { return e.err }
 
 // ScanProgress is the progress of scan id; false when there is none.
 func (s *Server) ScanProgress(ctx context.Context, id int64) (backfill.Progress, bool, error) {

@@ -133,9 +133,14 @@ func (s *Server) load(e loadEndpoint) http.HandlerFunc {
 		target := owner + "/" + repo
 		queued, err := s.queueLoad(logger.WithContext(r.Context()), owner, reqs)
 		var notInstalled *ospr.NotInstalledError
+		var notQueued *queueError
 		switch {
 		case errors.As(err, &notInstalled):
 			writeAPIError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		case errors.As(err, &notQueued):
+			logger.Error().Err(err).Str("target", target).Str("kind", reqs[0].Kind).Msg("Load failed")
+			writeAPIError(w, http.StatusInternalServerError, "the load failed: "+err.Error())
 			return
 		case err != nil:
 			logger.Error().Err(err).Str("target", target).Str("kind", reqs[0].Kind).Msg("Load failed")
@@ -219,6 +224,9 @@ func (e loadEndpoint) requests(q url.Values, owner, repo string, number int) ([]
 				return nil, errors.New("query parameter since needs a date (YYYY-MM-DD) or an RFC 3339 time (2026-01-02T15:04:05Z)")
 			}
 			since, _, err = ospr.ParseRescanDates(v, "")
+			if err == nil && since.After(time.Now()) {
+				err = fmt.Errorf("query parameter since=%q is in the future: nothing would be read", v)
+			}
 		}
 		if err != nil {
 			return nil, err

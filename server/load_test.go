@@ -262,6 +262,7 @@ func TestLoadEndpointRefusals(t *testing.T) {
 			`no such load path: the repository is wrong: target "ac_me/widgets": "ac_me" is not a GitHub organisation or user name (letters, digits and '-')`},
 		{"GET on a load path", "GET", "/api/load/repos/acme/widgets/pulls", bearer, 405, "GET /api/load/repos/acme/widgets/pulls: use POST"},
 		{"POST on a progress", "POST", "/api/scans/1", bearer, 405, "POST /api/scans/1: use GET"},
+		{"a since in the future", "POST", "/api/load/repos/acme/widgets/issues?since=2999-01-01", bearer, 400, `query parameter since="2999-01-01" is in the future: nothing would be read`},
 		{"a scan id that is not a number", "GET", "/api/scans/abc", bearer, 404, `no such scan path: the scan id "abc" is not a positive integer`},
 		{"an unknown scan", "GET", "/api/scans/987654", bearer, 404, "there is no scan 987654"},
 		{"under a scan", "GET", "/api/scans/1/pages", bearer, 404, "no such path /api/scans/1/pages: a scan's progress is at GET /api/scans/{id}"},
