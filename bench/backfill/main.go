@@ -82,11 +82,7 @@ func measure(adminURL, out string, pulls, issues int, latency time.Duration, wor
 		return err
 	}
 	defer drop()
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		return err
-	}
-	fake, err := fakegithub.New(1, key)
+	cfg, fake, err := benchkit.FakeGitHubConfig(dbURL)
 	if err != nil {
 		return err
 	}
@@ -94,11 +90,7 @@ func measure(adminURL, out string, pulls, issues int, latency time.Duration, wor
 	pages := seed(fake, pulls, issues)
 	fake.SetLatency(latency)
 
-	cfg := server.DefaultConfig()
-	cfg.DatabaseURL = dbURL
 	cfg.DatabaseMaxConns = jobs + 10
-	cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL, cfg.GitHub.WebURL = fake.URL+"/", fake.URL+"/graphql", fake.URL
-	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.PrivateKey = 1, string(key)
 	cfg.GitHub.CacheBytes = 2 << 30 // every page of both runs fits
 	cfg.Backfill.Workers = jobs
 	cfg.Backfill.InstallationWorkers = workers

@@ -91,6 +91,20 @@ func Config(dbURL string, workers, conns int) (server.Config, error) {
 	return cfg, nil
 }
 
+// FakeGitHubConfig is the default configuration with the database at
+// dbURL and, for GitHub, a new fake (internal/fakegithub) of app 1, which
+// the caller closes.
+func FakeGitHubConfig(dbURL string) (server.Config, *fakegithub.Server, error) {
+	fake, gh, err := fakegithub.NewApp(1)
+	if err != nil {
+		return server.Config{}, nil, err
+	}
+	cfg := server.DefaultConfig()
+	cfg.DatabaseURL = dbURL
+	cfg.GitHub.Config = gh
+	return cfg, fake, nil
+}
+
 // StartConfigured runs osprey with cfg, which StartConfigured completes
 // with what every benchmark shares: no credentials file, warnings only in
 // the log, the webhook secret Secret.

@@ -61,11 +61,7 @@ func run(adminURL, out string) error {
 		return err
 	}
 	defer drop()
-	key, err := fakegithub.NewPrivateKey()
-	if err != nil {
-		return err
-	}
-	fake, err := fakegithub.New(1, key)
+	cfg, fake, err := benchkit.FakeGitHubConfig(dbURL)
 	if err != nil {
 		return err
 	}
@@ -73,10 +69,6 @@ func run(adminURL, out string) error {
 	w := &world{fake: fake}
 	w.seed()
 
-	cfg := server.DefaultConfig()
-	cfg.DatabaseURL = dbURL
-	cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL, cfg.GitHub.WebURL = fake.URL+"/", fake.URL+"/graphql", fake.URL
-	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.PrivateKey = 1, string(key)
 	cfg.Triage.Enabled = true
 	cfg.Triage.AppLogin = fake.BotLogin()
 	cfg.Triage.People = "testdata/contributors/people.csv"
