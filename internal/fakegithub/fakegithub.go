@@ -564,19 +564,29 @@ func (s *Server) verifyJWT(token string) error {
 }
 
 func (s *Server) installationAuthorized(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, known := s.tokenInstallation(r)
+	if !known {
+		writeError(w, http.StatusUnauthorized, "Bad credentials")
+		return "", false
+	}
+	return "installation:" + strconv.FormatInt(id, 10), true
+}
+
+// tokenInstallation is the installation whose token r carries ("token
+// T" or "Bearer T"), and false for none the fake issued.
+func (s *Server) tokenInstallation(r *http.Request) (int64, bool) {
 	auth := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(auth, "token ")
 	if !ok {
 		token, ok = strings.CutPrefix(auth, "Bearer ")
 	}
-	s.mu.Lock()
-	id, known := s.tokens[token]
-	s.mu.Unlock()
-	if !ok || !known {
-		writeError(w, http.StatusUnauthorized, "Bad credentials")
-		return "", false
+	if !ok {
+		return 0, false
 	}
-	return "installation:" + strconv.FormatInt(id, 10), true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, known := s.tokens[token]
+	return id, known
 }
 
 // rateHeaders writes the x-ratelimit-* headers of bucket, charging one

@@ -131,14 +131,7 @@ func (s *Server) injectedFault(w http.ResponseWriter, r *http.Request) bool {
 // bucketOf is the rate-limit bucket r would be charged to, without
 // checking its credentials: an installation token's, else the app's.
 func (s *Server) bucketOf(r *http.Request) string {
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "token ")
-	if !ok {
-		token, _ = strings.CutPrefix(auth, "Bearer ")
-	}
-	s.mu.Lock()
-	id, known := s.tokens[token]
-	s.mu.Unlock()
+	id, known := s.tokenInstallation(r)
 	if !known {
 		return "app"
 	}
