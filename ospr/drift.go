@@ -197,7 +197,7 @@ func (s *Service) repairInstallation(ctx context.Context, ins Inserter, inst *gi
 	if err != nil {
 		return fmt.Errorf("installation %d (%s): creating its client: %w", id, account, err)
 	}
-	repos, err := InstallationRepositories(ctx, client)
+	repos, err := installationRepositories(ctx, client)
 	if err != nil {
 		return fmt.Errorf("installation %d (%s): %w", id, account, err)
 	}

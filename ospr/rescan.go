@@ -182,43 +182,43 @@ func (s *Service) Rescan(ctx context.Context, req RescanRequest) (RescanReport, 
 	if err != nil {
 		return report, fmt.Errorf("creating the client of installation %d: %w", installation, err)
 	}
-	repos := []repoName{{owner, repo}}
+	repos := []RepoName{{owner, repo}}
 	if all {
-		if repos, err = ownerRepositories(ctx, client, owner); err != nil {
+		if repos, err = OwnerRepositories(ctx, client, owner); err != nil {
 			return report, err
 		}
 	}
 	for _, r := range repos {
-		if err := s.rescanRepository(ctx, client, installation, r.owner, r.name, req, &report); err != nil {
+		if err := s.rescanRepository(ctx, client, installation, r.Owner, r.Name, req, &report); err != nil {
 			return report, err
 		}
 	}
 	return report, nil
 }
 
-// repoName is a repository's owner and name, spelt as GitHub does.
-type repoName struct{ owner, name string }
+// RepoName is a repository's owner and name, spelt as GitHub does.
+type RepoName struct{ Owner, Name string }
 
-// ownerRepositories lists the repositories of owner that the installation
+// OwnerRepositories lists the repositories of owner that the installation
 // client sees and that are not archived (an archived repository takes no
 // writes, and its pull requests no longer change).
-func ownerRepositories(ctx context.Context, client *github.Client, owner string) ([]repoName, error) {
-	repos, err := InstallationRepositories(ctx, client)
+func OwnerRepositories(ctx context.Context, client *github.Client, owner string) ([]RepoName, error) {
+	repos, err := installationRepositories(ctx, client)
 	if err != nil {
 		return nil, err
 	}
-	var names []repoName
+	var names []RepoName
 	for _, r := range repos {
 		if login := r.GetOwner().GetLogin(); strings.EqualFold(login, owner) {
-			names = append(names, repoName{login, r.GetName()})
+			names = append(names, RepoName{login, r.GetName()})
 		}
 	}
 	return names, nil
 }
 
-// InstallationRepositories lists every repository the installation client
+// installationRepositories lists every repository the installation client
 // sees (GET /installation/repositories), leaving out archived ones.
-func InstallationRepositories(ctx context.Context, client *github.Client) ([]*github.Repository, error) {
+func installationRepositories(ctx context.Context, client *github.Client) ([]*github.Repository, error) {
 	var out []*github.Repository
 	err := ghclient.EachPage(func(page int) ([]*github.Repository, *github.Response, error) {
 		repos, resp, err := client.Apps.ListRepos(ctx, &github.ListOptions{PerPage: ghclient.PerPage, Page: page})

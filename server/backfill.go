@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,15 +60,13 @@ func (s *Server) QueueBackfill(ctx context.Context, req BackfillRequest) ([]Queu
 		if err != nil {
 			return nil, fmt.Errorf("creating the client of installation %d: %w", installation, err)
 		}
-		found, err := ospr.InstallationRepositories(ctx, client)
+		found, err := ospr.OwnerRepositories(ctx, client, owner)
 		if err != nil {
 			return nil, err
 		}
 		repos = repos[:0]
 		for _, r := range found {
-			if strings.EqualFold(r.GetOwner().GetLogin(), owner) {
-				repos = append(repos, r.GetName())
-			}
+			repos = append(repos, r.Name)
 		}
 	}
 	reqs := make([]backfill.Request, 0, len(repos))
