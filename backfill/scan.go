@@ -331,9 +331,6 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		if err := r.Send(ctx, tx); err != nil {
 			return err
 		}
-		if err := store.SetScanRepository(ctx, tx, s.ID, s.RepositoryID); err != nil {
-			return err
-		}
 		if err := store.SetScanPages(ctx, tx, s.ID, plan.pages, s.RepositoryID); err != nil {
 			return err
 		}

@@ -44,7 +44,6 @@ type Scan struct {
 	CreatedAt      time.Time
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
-	HeartbeatAt    time.Time
 }
 
 // Active says whether the scan is queued or running.
@@ -55,13 +54,12 @@ const scanColumns = `s.id, coalesce(s.parent_id, 0), s.installation_id, s.owner,
 	coalesce(s.number, 0), coalesce(s.kinds, '{}'), s.since, s.complete, s.requested_by, s.state, s.pages_total,
 	coalesce(p.pages, 0), coalesce(p.items, 0), s.api_calls + coalesce(p.api_calls, 0),
 	s.not_modified + coalesce(p.not_modified, 0), s.errors, s.swept, coalesce(s.last_error, ''), s.created_at,
-	s.started_at, s.finished_at, greatest(s.heartbeat_at, p.last_done)`
+	s.started_at, s.finished_at`
 
 // scanFrom is the FROM clause scanColumns needs: the scans row s and the
 // sums of its pages p.
 const scanFrom = ` FROM scans s LEFT JOIN LATERAL (
-	SELECT count(*) AS pages, sum(items) AS items, sum(api_calls) AS api_calls, sum(not_modified) AS not_modified,
-		max(done_at) AS last_done
+	SELECT count(*) AS pages, sum(items) AS items, sum(api_calls) AS api_calls, sum(not_modified) AS not_modified
 	FROM scan_pages WHERE scan_id = s.id) p ON true`
 
 func scanScan(row pgx.Row) (Scan, error) {
@@ -69,7 +67,7 @@ func scanScan(row pgx.Row) (Scan, error) {
 	err := row.Scan(&s.ID, &s.ParentID, &s.InstallationID, &s.Owner, &s.Repo, &s.RepositoryID, &s.Kind,
 		&s.Number, &s.Kinds, &s.Since, &s.Complete, &s.RequestedBy, &s.State, &s.PagesTotal, &s.PagesDone,
 		&s.Items, &s.APICalls, &s.NotModified, &s.Errors, &s.Swept, &s.LastError, &s.CreatedAt, &s.StartedAt,
-		&s.FinishedAt, &s.HeartbeatAt)
+		&s.FinishedAt)
 	return s, err
 }
 
@@ -108,18 +106,8 @@ func CreateScan(ctx context.Context, tx pgx.Tx, n NewScan, staleBefore time.Time
 	if err != nil {
 		return Scan{}, false, fmt.Errorf("%s: abandoning a stalled one: %w", what, err)
 	}
-	parents, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	if _, err := settleParentsOf(ctx, tx, rows); err != nil {
 		return Scan{}, false, fmt.Errorf("%s: abandoning a stalled one: %w", what, err)
-	}
-	for _, parent := range parents {
-		// Its repository scan ends too, once nothing else of it runs.
-		if err := lockScan(ctx, tx, parent); err != nil {
-			return Scan{}, false, err
-		}
-		if err := settleParent(ctx, tx, parent, time.Now()); err != nil {
-			return Scan{}, false, err
-		}
 	}
 	row := tx.QueryRow(ctx, `
 		INSERT INTO scans (parent_id, installation_id, owner, repo, repository_id, kind, number, kinds, since, complete, requested_by)
@@ -174,20 +162,8 @@ func FailDeadScans(ctx context.Context, db *pgxpool.Pool, quietSince time.Time) 
 		if err != nil {
 			return err
 		}
-		parents, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		failed = len(parents)
-		for _, parent := range parents {
-			if err := lockScan(ctx, tx, parent); err != nil {
-				return err
-			}
-			if err := settleParent(ctx, tx, parent, time.Now()); err != nil {
-				return err
-			}
-		}
-		return nil
+		failed, err = settleParentsOf(ctx, tx, rows)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("failing scans whose jobs are gone: %w", err)
@@ -198,7 +174,26 @@ func FailDeadScans(ctx context.Context, db *pgxpool.Pool, quietSince time.Time) 
 // scanRowOnly is the FROM clause of a read that leaves the pages' figures
 // out (zero): what a job needs, at a cost that does not grow with the scan.
 const scanRowOnly = ` FROM scans s, LATERAL (SELECT NULL::bigint AS pages, NULL::bigint AS items, NULL::bigint AS api_calls,
-	NULL::bigint AS not_modified, NULL::timestamptz AS last_done) p`
+	NULL::bigint AS not_modified) p`
+
+// settleParentsOf reads the parent ids (0 for none) that an UPDATE of
+// scans into failed RETURNED, and ends each repository scan that has
+// nothing of it running any more. It returns how many rows there were.
+func settleParentsOf(ctx context.Context, tx pgx.Tx, rows pgx.Rows) (int, error) {
+	parents, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	for _, parent := range parents {
+		if err := lockScan(ctx, tx, parent); err != nil {
+			return 0, err
+		}
+		if err := settleParent(ctx, tx, parent, time.Now()); err != nil {
+			return 0, err
+		}
+	}
+	return len(parents), nil
+}
 
 // GetScanRow reads scan id without adding up its pages: PagesDone,
 // Items and the pages' requests are zero. False when there is none.
@@ -264,14 +259,6 @@ func SetScanPages(ctx context.Context, tx pgx.Tx, id int64, pages int, repositor
 	return nil
 }
 
-// SetScanRepository records the repository scan id reads.
-func SetScanRepository(ctx context.Context, tx pgx.Tx, id, repositoryID int64) error {
-	if _, err := tx.Exec(ctx, `UPDATE scans SET repository_id = $2 WHERE id = $1`, id, repositoryID); err != nil {
-		return fmt.Errorf("recording the repository of scan %d: %w", id, err)
-	}
-	return nil
-}
-
 // PageResult is what one page job of a scan did.
 type PageResult struct {
 	Page int
@@ -287,7 +274,7 @@ type PageResult struct {
 // job ran (a worker killed after the commit runs it again); its requests
 // count every time, since they were all made. It touches no row another
 // page's transaction touches, so pages commit in parallel; once committed,
-// the caller asks ScanComplete whether this was the last.
+// the caller asks PagesLeft whether this was the last.
 func CompletePage(ctx context.Context, tx pgx.Tx, id int64, p PageResult) error {
 	if p.IDs == nil {
 		p.IDs = []int64{}
@@ -515,23 +502,22 @@ func ScanActive(ctx context.Context, q Querier, owner, repo, kind string) (bool,
 	return active, nil
 }
 
-// PullRequestHeadRef is a pull request of the replica and its head commit.
-type PullRequestHeadRef struct {
-	ID      int64
-	Number  int
-	HeadSHA string
+// ReplicaPullRequest is a pull request the replica holds: its id and number.
+type ReplicaPullRequest struct {
+	ID     int64
+	Number int
 }
 
 // PullRequestsOf lists the pull requests the replica holds for repository
 // repoID (updated since since, when given), by number.
-func PullRequestsOf(ctx context.Context, q Querier, repoID int64, since *time.Time) ([]PullRequestHeadRef, error) {
-	rows, err := q.Query(ctx, `SELECT id, number, coalesce(head_sha, '') FROM pull_requests
+func PullRequestsOf(ctx context.Context, q Querier, repoID int64, since *time.Time) ([]ReplicaPullRequest, error) {
+	rows, err := q.Query(ctx, `SELECT id, number FROM pull_requests
 		WHERE repository_id = $1 AND deleted_at IS NULL AND ($2::timestamptz IS NULL OR updated_at >= $2)
 		ORDER BY number`, repoID, since)
 	if err != nil {
 		return nil, fmt.Errorf("listing the pull requests of repository %d: %w", repoID, err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[PullRequestHeadRef])
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ReplicaPullRequest])
 	if err != nil {
 		return nil, fmt.Errorf("listing the pull requests of repository %d: %w", repoID, err)
 	}
