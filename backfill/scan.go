@@ -406,15 +406,12 @@ func (w *PageWorker) Work(ctx context.Context, job *river.Job[ScanPageArgs]) err
 
 func (w *PageWorker) work(ctx context.Context, job *river.Job[ScanPageArgs]) error {
 	a := job.Args
-	s, found, err := store.GetScanRow(ctx, w.DB, a.ScanID)
+	s, found, done, err := store.ScanForPage(ctx, w.DB, a.ScanID, a.Page)
 	if err != nil || !found || s.State != store.ScanRunning {
 		return err // gone or over (a failed scan's pages do nothing)
 	}
 	logger := w.scanLogger(s).With().Int("page", a.Page).Logger()
-	if done, err := store.PageDone(ctx, w.DB, s.ID, a.Page); err != nil || done {
-		if err != nil {
-			return err
-		}
+	if done {
 		// This job's earlier run committed its page and died before River
 		// heard: only the finish may be left to do.
 		return w.finishIfDone(ctx, s.ID, logger)

@@ -64,11 +64,16 @@ const scanFrom = ` FROM scans s LEFT JOIN LATERAL (
 
 func scanScan(row pgx.Row) (Scan, error) {
 	var s Scan
-	err := row.Scan(&s.ID, &s.ParentID, &s.InstallationID, &s.Owner, &s.Repo, &s.RepositoryID, &s.Kind,
+	err := row.Scan(scanTargets(&s)...)
+	return s, err
+}
+
+// scanTargets are where the columns of scanColumns go.
+func scanTargets(s *Scan) []any {
+	return []any{&s.ID, &s.ParentID, &s.InstallationID, &s.Owner, &s.Repo, &s.RepositoryID, &s.Kind,
 		&s.Number, &s.Kinds, &s.Since, &s.Complete, &s.RequestedBy, &s.State, &s.PagesTotal, &s.PagesDone,
 		&s.Items, &s.APICalls, &s.NotModified, &s.Errors, &s.Swept, &s.LastError, &s.CreatedAt, &s.StartedAt,
-		&s.FinishedAt)
-	return s, err
+		&s.FinishedAt}
 }
 
 // NewScan is what CreateScan records.
@@ -208,6 +213,22 @@ func GetScanRow(ctx context.Context, q Querier, id int64) (Scan, bool, error) {
 	return s, true, nil
 }
 
+// ScanForPage reads scan id as GetScanRow does, and whether its page is
+// done already (the page's job running again after dying between its
+// commit and River's record), in one query.
+func ScanForPage(ctx context.Context, q Querier, id int64, page int) (s Scan, found, pageDone bool, err error) {
+	row := q.QueryRow(ctx, `SELECT `+scanColumns+`, EXISTS (SELECT 1 FROM scan_pages WHERE scan_id = s.id AND page = $2)`+
+		scanRowOnly+` WHERE s.id = $1`, id, page)
+	err = row.Scan(append(scanTargets(&s), &pageDone)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Scan{}, false, false, nil
+	}
+	if err != nil {
+		return Scan{}, false, false, fmt.Errorf("reading scan %d: %w", id, err)
+	}
+	return s, true, pageDone, nil
+}
+
 // GetScan reads scan id; false when there is none.
 func GetScan(ctx context.Context, q Querier, id int64) (Scan, bool, error) {
 	s, err := scanScan(q.QueryRow(ctx, `SELECT `+scanColumns+scanFrom+` WHERE s.id = $1`, id))
@@ -310,17 +331,6 @@ func ClaimFinish(ctx context.Context, tx pgx.Tx, id int64) (Scan, bool, error) {
 		return Scan{}, false, err
 	}
 	return s, s.PagesDone >= *total, nil
-}
-
-// PageDone says whether page of scan id is done already (its job is
-// running again after dying between its commit and River's record).
-func PageDone(ctx context.Context, q Querier, id int64, page int) (bool, error) {
-	var done bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM scan_pages WHERE scan_id = $1 AND page = $2)`, id, page).Scan(&done)
-	if err != nil {
-		return false, fmt.Errorf("looking for page %d of scan %d: %w", page, id, err)
-	}
-	return done, nil
 }
 
 // PagesLeft says how many pages of scan id are not done yet (-1 while
