@@ -78,13 +78,16 @@ type loadAnswer struct {
 	FilesScan *loadedScan `json:"files_scan,omitempty"`
 }
 
+// loadEndpointsName names the load endpoints in the answer when the
+// operator API is off.
+const loadEndpointsName = "the load endpoints (POST /api/load/repos/…) and GET /api/scans/{id}"
+
 // apiGate answers the requests the operator API refuses: all of them when
-// it is off (404), and those without the admin_token (401). It returns
-// false when it answered.
-func (s *Server) apiGate(w http.ResponseWriter, r *http.Request, logger zerolog.Logger) bool {
+// it is off (404, saying how to turn on what, the endpoints named), and
+// those without the admin_token (401). It returns false when it answered.
+func (s *Server) apiGate(w http.ResponseWriter, r *http.Request, logger zerolog.Logger, what string) bool {
 	if s.cfg.AdminToken == "" {
-		writeAPIError(w, http.StatusNotFound, "the operator API is off: set admin_token (OSPREY_ADMIN_TOKEN) to turn on "+
-			"the load endpoints (POST /api/load/repos/…) and GET /api/scans/{id}")
+		writeAPIError(w, http.StatusNotFound, "the operator API is off: set admin_token (OSPREY_ADMIN_TOKEN) to turn on "+what)
 		return false
 	}
 	if msg := s.checkAdminToken(r); msg != "" {
@@ -110,7 +113,7 @@ func onlyMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 func (s *Server) load(e loadEndpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		logger := zerolog.Ctx(r.Context()).With().Str("endpoint", e.pattern).Str("remote_addr", r.RemoteAddr).Logger()
-		if !s.apiGate(w, r, logger) || !onlyMethod(w, r, http.MethodPost) {
+		if !s.apiGate(w, r, logger, loadEndpointsName) || !onlyMethod(w, r, http.MethodPost) {
 			return
 		}
 		owner, repo, err := loadRepository(r.PathValue("owner"), r.PathValue("repo"))
@@ -298,7 +301,7 @@ func (s *Server) queueLoad(ctx context.Context, owner string, reqs []backfill.Re
 // loadNotFound answers the paths under /api/load/ that are no load path.
 func (s *Server) loadNotFound(w http.ResponseWriter, r *http.Request) {
 	logger := zerolog.Ctx(r.Context()).With().Str("endpoint", "/api/load/").Str("remote_addr", r.RemoteAddr).Logger()
-	if !s.apiGate(w, r, logger) {
+	if !s.apiGate(w, r, logger, loadEndpointsName) {
 		return
 	}
 	writeAPIError(w, http.StatusNotFound, loadPathProblem(r.URL.Path))
@@ -321,7 +324,7 @@ func loadPathProblem(path string) string {
 // scanProgress answers GET /api/scans/{id}: the scan's progress.
 func (s *Server) scanProgress(w http.ResponseWriter, r *http.Request) {
 	logger := zerolog.Ctx(r.Context()).With().Str("endpoint", "/api/scans/{id}").Str("remote_addr", r.RemoteAddr).Logger()
-	if !s.apiGate(w, r, logger) || !onlyMethod(w, r, http.MethodGet) {
+	if !s.apiGate(w, r, logger, loadEndpointsName) || !onlyMethod(w, r, http.MethodGet) {
 		return
 	}
 	text := r.PathValue("id")
@@ -345,7 +348,7 @@ func (s *Server) scanProgress(w http.ResponseWriter, r *http.Request) {
 // scansNotFound answers the paths under /api/scans/ that name no scan.
 func (s *Server) scansNotFound(w http.ResponseWriter, r *http.Request) {
 	logger := zerolog.Ctx(r.Context()).With().Str("endpoint", "/api/scans/").Str("remote_addr", r.RemoteAddr).Logger()
-	if !s.apiGate(w, r, logger) {
+	if !s.apiGate(w, r, logger, loadEndpointsName) {
 		return
 	}
 	writeAPIError(w, http.StatusNotFound, fmt.Sprintf("no such path %s: a scan's progress is at GET /api/scans/{id}", r.URL.Path))

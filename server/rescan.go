@@ -36,14 +36,7 @@ type rescanParams struct {
 // admin_token, and needs the token as a bearer token.
 func (s *Server) rescan(w http.ResponseWriter, r *http.Request) {
 	logger := zerolog.Ctx(r.Context()).With().Str("endpoint", "rescan").Str("remote_addr", r.RemoteAddr).Logger()
-	if s.cfg.AdminToken == "" {
-		writeAPIError(w, http.StatusNotFound, "the operator API is off: set admin_token (OSPREY_ADMIN_TOKEN) to turn on POST /api/rescan")
-		return
-	}
-	if msg := s.checkAdminToken(r); msg != "" {
-		logger.Warn().Str("reason", msg).Msg("Rescan refused: bad credentials")
-		w.Header().Set("WWW-Authenticate", `Bearer realm="osprey"`)
-		writeAPIError(w, http.StatusUnauthorized, msg)
+	if !s.apiGate(w, r, logger, "POST /api/rescan") {
 		return
 	}
 	if s.triage == nil {
