@@ -56,7 +56,7 @@ func (e *InstallEnqueuer) RepositoriesInstalled(ctx context.Context, tx pgx.Tx, 
 	for _, r := range repos {
 		s, created, err := QueueScan(ctx, tx, ins, Request{
 			InstallationID: installationID, Owner: r.Owner, Repo: r.Name, Kind: KindRepository,
-			Kinds: e.Kinds, Since: since, RequestedBy: "install",
+			Kinds: e.Kinds, Since: since, RequestedBy: RequestedByInstall,
 		}, e.StaleAfter)
 		if err != nil {
 			return fmt.Errorf("queueing the backfill of %s/%s, installed: %w", r.Owner, r.Name, err)

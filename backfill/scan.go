@@ -109,7 +109,7 @@ func QueueScan(ctx context.Context, tx pgx.Tx, ins Inserter, req Request, staleA
 	if req.Kind == KindRepository && kinds == nil {
 		kinds = DefaultKinds
 	}
-	complete := req.Since.IsZero() && sweepable(req.Kind)
+	complete := req.Since.IsZero() && store.Sweeps(req.Kind)
 	s, created, err := store.CreateScan(ctx, tx, store.NewScan{
 		InstallationID: req.InstallationID, Owner: req.Owner, Repo: req.Repo, Kind: req.Kind, Number: req.Number,
 		Kinds: kinds, Since: sinceOf(req.Since), Complete: complete, RequestedBy: req.RequestedBy,
@@ -122,10 +122,6 @@ func QueueScan(ctx context.Context, tx pgx.Tx, ins Inserter, req Request, staleA
 	}
 	return s, true, nil
 }
-
-// sweepable says whether a complete scan of kind may mark what it did not
-// see deleted.
-func sweepable(kind string) bool { return store.Sweeps(kind) }
 
 // Scanner runs scans: it is shared by the spawn and page workers.
 type Scanner struct {
@@ -337,7 +333,7 @@ func (w *SpawnWorker) work(ctx context.Context, job *river.Job[ScanSpawnArgs]) e
 		for _, kind := range plan.children {
 			child, created, err := store.CreateScan(ctx, tx, store.NewScan{ParentID: s.ID, InstallationID: s.InstallationID,
 				Owner: s.Owner, Repo: s.Repo, RepositoryID: s.RepositoryID, Kind: kind, Since: s.Since,
-				Complete: s.Since == nil && sweepable(kind), RequestedBy: s.RequestedBy}, time.Now().Add(-w.staleAfter()))
+				Complete: s.Since == nil && store.Sweeps(kind), RequestedBy: s.RequestedBy}, time.Now().Add(-w.staleAfter()))
 			if err != nil {
 				return err
 			}

@@ -91,7 +91,7 @@ func (f backfillFlags) request(target string, onlyGiven bool, now time.Time) (se
 	if _, _, _, err := ospr.ParseRescanTarget(target); err != nil {
 		return server.BackfillRequest{}, err
 	}
-	req := server.BackfillRequest{Target: target, RequestedBy: "cli"}
+	req := server.BackfillRequest{Target: target, RequestedBy: backfill.RequestedByCLI}
 	if onlyGiven {
 		kinds, err := backfill.ParseKinds(f.only)
 		if err != nil {

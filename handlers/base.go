@@ -77,7 +77,6 @@ type RepositoriesInstalled interface {
 // installation events carry only a repository's id and names; Owner is
 // read from its full name (or is the installation's account).
 type InstalledRepository struct {
-	ID          int64
 	Owner, Name string
 }
 
@@ -115,7 +114,7 @@ func (b Base) repositoriesInstalled(ctx context.Context, tx pgx.Tx, installation
 			zerolog.Ctx(ctx).Warn().Int64("repository_id", r.GetID()).Msg("An installed repository without a name: not followed up")
 			continue
 		}
-		out = append(out, InstalledRepository{ID: r.GetID(), Owner: owner, Name: name})
+		out = append(out, InstalledRepository{Owner: owner, Name: name})
 	}
 	if len(out) == 0 {
 		return nil

@@ -236,7 +236,7 @@ func (e loadEndpoint) requests(q url.Values, owner, repo string, number int) ([]
 		}
 	}
 
-	req := backfill.Request{Owner: owner, Repo: repo, Kind: e.kind, Number: number, Since: since, RequestedBy: "api"}
+	req := backfill.Request{Owner: owner, Repo: repo, Kind: e.kind, Number: number, Since: since, RequestedBy: backfill.RequestedByAPI}
 	switch e.kind {
 	case backfill.KindRepository:
 		if filesGiven && !files && slices.Contains(only, backfill.KindFiles) {
