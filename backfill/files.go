@@ -106,9 +106,15 @@ type FilesWorker struct {
 const notFoundTries = 3
 
 // notFound says whether err is GitHub's 404.
-func notFound(err error) bool {
+func notFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+
+// statusOf is the HTTP status of GitHub's answer that err carries, or 0.
+func statusOf(err error) int {
 	var resp *github.ErrorResponse
-	return errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound
+	if !errors.As(err, &resp) || resp.Response == nil {
+		return 0
+	}
+	return resp.Response.StatusCode
 }
 
 // secondaryBackoff is how long a job first waits after a secondary rate
@@ -151,7 +157,7 @@ func rateLimited(err error, snoozes int) error {
 			return snoozeFor(d)
 		}
 		return snoozeFor(backoff(snoozes))
-	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusTooManyRequests:
+	case statusOf(err) == http.StatusTooManyRequests && errors.As(err, &resp):
 		h := resp.Response.Header
 		if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil && secs > 0 {
 			return snoozeFor(time.Duration(secs) * time.Second)
@@ -167,12 +173,15 @@ func rateLimited(err error, snoozes int) error {
 }
 
 // backoff is secondaryBackoff doubled snoozes times, at most maxBackoff.
-func backoff(snoozes int) time.Duration {
-	d := secondaryBackoff
-	for i := 0; i < snoozes && d < maxBackoff; i++ {
+func backoff(snoozes int) time.Duration { return doubled(secondaryBackoff, maxBackoff, snoozes) }
+
+// doubled is first doubled n times, at most ceiling.
+func doubled(first, ceiling time.Duration, n int) time.Duration {
+	d := first
+	for i := 0; i < n && d < ceiling; i++ {
 		d *= 2
 	}
-	return min(d, maxBackoff)
+	return min(d, ceiling)
 }
 
 func snoozeFor(d time.Duration) error { return river.JobSnooze(max(d, minSnooze)) }

@@ -39,6 +39,9 @@ type Progress struct {
 	Scans      []Progress `json:"scans,omitempty"`
 }
 
+// Over says whether the scan has ended, done or failed.
+func (p Progress) Over() bool { return p.State == store.ScanDone || p.State == store.ScanFailed }
+
 // Report is the progress of scan s, whose spawned scans are children, at
 // time now.
 func Report(s store.Scan, children []store.Scan, now time.Time) Progress {
@@ -103,7 +106,7 @@ func progressOf(s store.Scan, now time.Time) Progress {
 // done; zero once over, null while the size or the pace is unknown.
 func eta(p Progress) *float64 {
 	switch {
-	case p.State == store.ScanDone || p.State == store.ScanFailed:
+	case p.Over():
 		zero := 0.0
 		return &zero
 	case p.PagesTotal == nil || p.PagesDone == 0 || p.StartedAt == nil:

@@ -65,13 +65,7 @@ const scanMaxAttempts = 8
 // filesWait is how long the files of a repository wait, while its pull
 // requests are being scanned, before looking again: two seconds, doubled
 // at each look, at most a minute (a big repository's pulls take hours).
-func filesWait(snoozes int) time.Duration {
-	d := 2 * time.Second
-	for i := 0; i < snoozes && d < time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, time.Minute)
-}
+func filesWait(snoozes int) time.Duration { return doubled(2*time.Second, time.Minute, snoozes) }
 
 // DefaultStaleAfter is how long a queued or running scan may go without a
 // sign of life before a new request for it takes it as abandoned.
@@ -419,13 +413,7 @@ func (w *PageWorker) work(ctx context.Context, job *river.Job[ScanPageArgs]) err
 	if !ok {
 		return river.JobSnooze(time.Second)
 	}
-	released := false
-	releaseOnce := func() {
-		if !released {
-			released = true
-			release()
-		}
-	}
+	releaseOnce := sync.OnceFunc(release)
 	defer releaseOnce()
 	if wait := w.waitForBudget(ctx, s); wait != nil {
 		return wait
@@ -589,11 +577,7 @@ func (sc *Scanner) writeFailed(ctx context.Context, s store.Scan, count *ghclien
 
 // permanent says whether GitHub's answer will be the same if asked again.
 func permanent(err error) bool {
-	var resp *github.ErrorResponse
-	if !errors.As(err, &resp) || resp.Response == nil {
-		return false
-	}
-	switch resp.Response.StatusCode {
+	switch statusOf(err) {
 	case http.StatusNotFound, http.StatusGone, http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity:
 		return true
 	}

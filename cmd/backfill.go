@@ -218,7 +218,7 @@ func followScans(ctx context.Context, srv *server.Server, ids []int64, display *
 func readProgress(ctx context.Context, srv *server.Server, ids []int64, last []backfill.Progress) ([]backfill.Progress, error) {
 	out := make([]backfill.Progress, len(ids))
 	for i, id := range ids {
-		if i < len(last) && over(last[i]) {
+		if i < len(last) && last[i].Over() {
 			out[i] = last[i]
 			continue
 		}
@@ -234,11 +234,10 @@ func readProgress(ctx context.Context, srv *server.Server, ids []int64, last []b
 	return out, nil
 }
 
-func over(p backfill.Progress) bool { return p.State == store.ScanDone || p.State == store.ScanFailed }
-
+// allOver says whether every scan of ps has ended.
 func allOver(ps []backfill.Progress) bool {
 	for _, p := range ps {
-		if !over(p) {
+		if !p.Over() {
 			return false
 		}
 	}
@@ -266,7 +265,7 @@ func progressLine(p backfill.Progress, nameWidth int) string {
 	}
 	fmt.Fprintf(&b, "  items %d  pages %d/%s  API calls %d  304s %d  errors %d", p.Items, p.PagesDone, total, p.APICalls, p.NotModified, p.Errors)
 	switch {
-	case over(p):
+	case p.Over():
 		fmt.Fprintf(&b, "  took %s", seconds(p.ElapsedSeconds, 100*time.Millisecond))
 	case p.ETASeconds != nil:
 		fmt.Fprintf(&b, "  ETA %s", seconds(*p.ETASeconds, time.Second))
@@ -361,7 +360,7 @@ func (d *progressDisplay) update(ps []backfill.Progress, now time.Time) {
 	for _, p := range ps {
 		last, seen := d.printed[p.ID]
 		key := changeKey(p)
-		if seen && (key == last.key || now.Sub(last.at) < backfillLogEvery && !over(p)) {
+		if seen && (key == last.key || now.Sub(last.at) < backfillLogEvery && !p.Over()) {
 			continue
 		}
 		fmt.Fprintln(d.w, progressLine(p, width))
@@ -562,7 +561,7 @@ func backfillOutcome(s backfillSummary) error {
 		switch {
 		case p.State == store.ScanFailed:
 			failed = append(failed, fmt.Sprintf("%s (%s)", p.Repository, p.LastError))
-		case !over(p):
+		case !p.Over():
 			unfinished = append(unfinished, p.Repository)
 		}
 	}

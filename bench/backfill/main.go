@@ -142,7 +142,7 @@ func scan(ctx context.Context, srv *benchkit.Server, fake *fakegithub.Server) (r
 		if p, found, err = srv.ScanProgress(ctx, id); err != nil || !found {
 			return run{}, fmt.Errorf("reading scan %d: found %v, %v", id, found, err)
 		}
-		if p.State == "done" || p.State == "failed" {
+		if p.Over() {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
