@@ -287,11 +287,13 @@ func (s *Server) queueLoad(ctx context.Context, owner string, reqs []backfill.Re
 	}
 	out := make([]loadedScan, 0, len(queued))
 	for _, q := range queued {
-		// The scan found running may have spawned scans: its progress
-		// counts theirs.
-		p, found, err := s.ScanProgress(ctx, q.Scan.ID)
-		if err != nil || !found {
-			p = backfill.Report(q.Scan, nil, time.Now())
+		// A new scan is as CreateScan read it; one found running may have
+		// spawned scans, whose figures its progress adds up.
+		p := backfill.Report(q.Scan, nil, time.Now())
+		if !q.Created {
+			if running, found, err := s.ScanProgress(ctx, q.Scan.ID); err == nil && found {
+				p = running
+			}
 		}
 		out = append(out, loadedScan{Scan: p, Created: q.Created})
 	}
