@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -199,10 +200,10 @@ func seed(fake *fakegithub.Server, pulls, issues int) int {
 		common := map[string]any{"number": n, "title": fmt.Sprintf("Change %d", n), "state": []string{"open", "closed"}[n%2],
 			"user": person(n), "body": strings.Repeat("Some words about this. ", 8), "created_at": at(i), "updated_at": at(i + 1),
 			"labels": []any{labels[n%30]}, "comments": 1, "author_association": "CONTRIBUTOR"}
-		issue := clone(common)
+		issue := maps.Clone(common)
 		issue["id"] = 3_000_000 + n
 		if isPR {
-			pr := clone(common)
+			pr := maps.Clone(common)
 			pr["id"] = 2_000_000 + n
 			pr["head"] = map[string]any{"sha": fmt.Sprintf("%040d", n), "ref": fmt.Sprintf("topic-%d", n), "repo": repo}
 			pr["base"] = map[string]any{"sha": fmt.Sprintf("%040d", 0), "ref": "main", "repo": repo}
@@ -230,12 +231,4 @@ func seed(fake *fakegithub.Server, pulls, issues int) int {
 	fake.SetList("/repos/acme/widgets/milestones", milestones)
 	pagesOf := func(n int) int { return max(1, (n+99)/100) }
 	return pagesOf(len(prList)) + pagesOf(len(issueList)) + pagesOf(len(commentList)) + pagesOf(len(labels)) + pagesOf(len(milestones))
-}
-
-func clone(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m)+3)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

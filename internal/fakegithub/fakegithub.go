@@ -156,7 +156,7 @@ func (s *Server) SetInstallations(installations []any) {
 // repos to installation id's tokens (other installations get the list set
 // with SetList, if any), paginated and wrapped as GitHub wraps it.
 func (s *Server) SetInstallationRepositories(id int64, repos []any) {
-	s.SetList(installationList("installation:"+strconv.FormatInt(id, 10), "/installation/repositories"), repos)
+	s.SetList(installationList(installationBucket(id), "/installation/repositories"), repos)
 }
 
 // installationList is where the list at path is kept for the installation
@@ -569,8 +569,12 @@ func (s *Server) installationAuthorized(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusUnauthorized, "Bad credentials")
 		return "", false
 	}
-	return "installation:" + strconv.FormatInt(id, 10), true
+	return installationBucket(id), true
 }
+
+// installationBucket is the rate-limit bucket of installation id's REST
+// requests.
+func installationBucket(id int64) string { return "installation:" + strconv.FormatInt(id, 10) }
 
 // tokenInstallation is the installation whose token r carries ("token
 // T" or "Bearer T"), and false for none the fake issued.
@@ -606,9 +610,7 @@ func (s *Server) charge(w http.ResponseWriter, bucket string) bool {
 	remaining, reset, ok := s.spend(bucket, true, isInstallation)
 	setRateHeaders(w, remaining, reset)
 	if !ok {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		_ = json.NewEncoder(w).Encode(map[string]string{
+		writeJSON(w, http.StatusForbidden, map[string]string{
 			"message":           "API rate limit exceeded for installation ID " + id + ".",
 			"documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
 		})
@@ -672,7 +674,7 @@ func setRateHeaders(w http.ResponseWriter, remaining int, reset time.Time) {
 func (s *Server) Remaining(installationID int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	remaining, _ := s.windowLocked("installation:"+strconv.FormatInt(installationID, 10), time.Now(), false)
+	remaining, _ := s.windowLocked(installationBucket(installationID), time.Now(), false)
 	return remaining
 }
 
@@ -767,7 +769,7 @@ func NewApp(appID int64) (*Server, githubapp.Config, error) {
 func (s *Server) SetRemaining(installationID int64, remaining int, reset time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bucket := "installation:" + strconv.FormatInt(installationID, 10)
+	bucket := installationBucket(installationID)
 	s.remaining[bucket] = remaining
 	s.resets[bucket] = reset.Truncate(time.Second)
 }

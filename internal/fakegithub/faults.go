@@ -135,7 +135,7 @@ func (s *Server) bucketOf(r *http.Request) string {
 	if !known {
 		return "app"
 	}
-	bucket := "installation:" + strconv.FormatInt(id, 10)
+	bucket := installationBucket(id)
 	if r.URL.Path == "/graphql" {
 		bucket = "graphql:" + bucket
 	}
