@@ -346,7 +346,16 @@ func (d *progressDisplay) clearLocked() {
 }
 
 // update shows ps, read at now.
-func (d *progressDisplay) update(ps []backfill.Progress, now time.Time) {
+func (d *progressDisplay) update(ps []backfill.Progress, now time.Time) { d.show(ps, now, false) }
+
+// finish shows the final state of every scan: the last frame on a
+// terminal, the lines not yet printed with their last figures otherwise.
+func (d *progressDisplay) finish(ps []backfill.Progress) { d.show(ps, time.Now(), true) }
+
+// show draws the frame on a terminal; otherwise it prints the line of each
+// scan whose figures changed, at most every backfillLogEvery unless the
+// scan is over or this is the final showing.
+func (d *progressDisplay) show(ps []backfill.Progress, now time.Time, final bool) {
 	if d.silent {
 		return
 	}
@@ -355,38 +364,19 @@ func (d *progressDisplay) update(ps []backfill.Progress, now time.Time) {
 	width := nameWidth(ps)
 	if d.tty {
 		d.drawLocked(ps, width)
+		if final {
+			d.drawn = 0 // it stays on the screen
+		}
 		return
 	}
 	for _, p := range ps {
 		last, seen := d.printed[p.ID]
 		key := changeKey(p)
-		if seen && (key == last.key || now.Sub(last.at) < backfillLogEvery && !p.Over()) {
+		if seen && (key == last.key || now.Sub(last.at) < backfillLogEvery && !p.Over() && !final) {
 			continue
 		}
 		fmt.Fprintln(d.w, progressLine(p, width))
 		d.printed[p.ID] = printedLine{key: key, at: now}
-	}
-}
-
-// finish shows the final state of every scan: the last frame on a
-// terminal, the lines not yet printed with their last figures otherwise.
-func (d *progressDisplay) finish(ps []backfill.Progress) {
-	if d.silent {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	width := nameWidth(ps)
-	if d.tty {
-		d.drawLocked(ps, width)
-		d.drawn = 0 // it stays on the screen
-		return
-	}
-	for _, p := range ps {
-		if d.printed[p.ID].key != changeKey(p) {
-			fmt.Fprintln(d.w, progressLine(p, width))
-			d.printed[p.ID] = printedLine{key: changeKey(p)}
-		}
 	}
 }
 
