@@ -15,9 +15,9 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-// newRESTFake is a fake that knows the token "tok" of installation 7, with
-// the repository acme/widgets readable.
-func newRESTFake(t *testing.T) *Server {
+// newTokenFake is a fake, closed with the test, that knows the token
+// "tok" of installation 7.
+func newTokenFake(t *testing.T) *Server {
 	t.Helper()
 	key, err := NewPrivateKey()
 	if err != nil {
@@ -31,6 +31,13 @@ func newRESTFake(t *testing.T) *Server {
 	s.mu.Lock()
 	s.tokens["tok"] = 7
 	s.mu.Unlock()
+	return s
+}
+
+// newRESTFake is newTokenFake with the repository acme/widgets readable.
+func newRESTFake(t *testing.T) *Server {
+	t.Helper()
+	s := newTokenFake(t)
 	s.SetResource("/repos/acme/widgets", map[string]any{"id": 1, "name": "widgets", "full_name": "acme/widgets"})
 	return s
 }

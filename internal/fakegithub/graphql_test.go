@@ -22,16 +22,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newGraphQLFake(t *testing.T) (*Server, *int) {
 	t.Helper()
-	key, err := NewPrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(1, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	s.tokens["tok"] = 7
+	s := newTokenFake(t)
 	calls := 0
 	s.SetGraphQL(func(op *ast.OperationDefinition, vars map[string]any) (any, []string) {
 		calls++
